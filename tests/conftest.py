@@ -1,0 +1,142 @@
+"""Fixtures in the style of flaskr: app, client, runner, login helper, factories."""
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from webapp import create_app
+from webapp.extensions import db
+
+from . import factories
+
+TEST_SECRET = "test-secret-" + secrets.token_hex(8)
+
+
+def _server_url(url: str, dbname: str) -> sa.URL:
+    return sa.make_url(url).set(drivername="postgresql+psycopg", database=dbname)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """A database of this run's own: a fresh PostgreSQL database, or a SQLite file."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    name = f"ticketing_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = sa.create_engine(_server_url(server, "postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield _server_url(server, name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def make_app(database_url: str, **overrides):
+    instance = Path(tempfile.mkdtemp(prefix="ticketing-instance-"))
+    settings = {
+        "TESTING": True,
+        "ENV_VARS": {"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "INSTANCE_PATH": str(instance)},
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "REDIS_URL": None,
+        "PREFERRED_URL_SCHEME": "http",
+    }
+    settings.update(overrides)
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+def _app(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return app
+
+
+@pytest.fixture
+def app(_app):
+    """Each test runs inside a transaction that is rolled back afterwards."""
+    with _app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=_app_ctx_id,
+        )
+        try:
+            yield _app
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+class CsrfClient(FlaskClient):
+    """A test client that sends a valid CSRF token on every unsafe request unless told not to."""
+
+    def open(self, *args, csrf=True, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        if csrf and method not in {"GET", "HEAD", "OPTIONS"}:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        """A token bound to this client's session, as a page would have rendered it."""
+        with self.application.test_request_context():
+            from flask import session
+
+            with self.session_transaction() as stored:
+                session.update(stored)
+                token = generate_csrf()
+                stored.update(session)
+        return token
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = CsrfClient
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username="agent", password=factories.PASSWORD):
+        return self._client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def make(app):
+    """Factories bound to this test's database: make.user(), make.cti(), make.ticket()."""
+    return factories.Factories()

@@ -1,0 +1,83 @@
+"""The application factory."""
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import StrictUndefined
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config as config_module
+from .extensions import csrf, db, login_manager, migrate
+from .timeutil import render_migration_type
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app from the environment, then apply `overrides` (tests use this)."""
+    overrides = dict(overrides or {})
+    settings = config_module.from_env(env=overrides.pop("ENV_VARS", None))
+    settings.update(overrides)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=settings["INSTANCE_PATH"],
+    )
+    app.config.update(settings)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if app.config.get("TESTING"):
+        app.jinja_env.undefined = StrictUndefined
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+        compare_type=True, render_item=render_migration_type,
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+
+    _register_blueprints(app)
+    from . import cli, errors, templating
+    from .auth.access import check_declarations, enforce_access
+
+    app.before_request(enforce_access)
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)
+    check_declarations(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .web import bp as web_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(web_bp)
+    csrf.exempt(api_bp)  # key-authenticated only: no cookie, so no cross-site forgery
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite: enforce foreign keys, WAL for concurrent readers, wait instead of failing on locks."""
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    dbapi_connection.isolation_level = None  # let SQLAlchemy issue BEGIN (savepoints work)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN")

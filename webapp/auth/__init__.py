@@ -1,0 +1,6 @@
+"""Sign-in for people (sessions) and API-key checks for automation."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,108 @@
+"""Operator commands: `flask seed`, `flask create-user`, `flask rotate-api-key`."""
+import secrets
+
+import click
+from flask import current_app
+
+from .extensions import db
+from .models import Category, CtiType, Item, Role
+from .services import ValidationError
+from .services.users import create_user, find_user, rotate_api_key
+
+DEMO_PASSWORD = "admin123"
+SAMPLE_CTI = {
+    "TheWrightServer": {
+        "Automation": ["Backup", "Updates", "Certificates"],
+        "Media": ["Plex", "Storage"],
+        "Networking": ["DNS", "Reverse Proxy", "VPN"],
+    },
+    "Workplace IT": {
+        "Hardware": ["Laptop", "Monitor", "Printer"],
+        "Accounts": ["Password Reset", "New Starter", "Access Request"],
+    },
+    "Facilities": {
+        "Office": ["Heating", "Lighting", "Cleaning"],
+    },
+}
+
+
+def register(app) -> None:
+    app.cli.add_command(seed)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(rotate_api_key_command)
+
+
+@click.command("seed")
+def seed():
+    """Create the admin, the goddard service account and a sample CTI tree (idempotent)."""
+    created = []
+    if find_user("admin") is None:
+        embedded = current_app.config["EMBEDDED"]
+        password = DEMO_PASSWORD if embedded else secrets.token_urlsafe(12)
+        create_user(None, username="admin", display_name="Administrator", role=Role.ADMIN, password=password)
+        created.append("admin")
+        if embedded:
+            click.echo(f"admin password: {password}  (demo default: change it after signing in)")
+        else:
+            click.echo(f"admin password: {password}  (shown once; store it now)")
+    if find_user("goddard") is None:
+        _, key = create_user(None, username="goddard", display_name="Goddard", role=Role.SERVICE)
+        created.append("goddard")
+        click.echo(f"goddard API key: {key}")
+    added = _seed_cti()
+    if added:
+        created.append(f"{added} CTI entries")
+    click.echo("Seeded: " + ", ".join(created) if created else "Nothing to seed: already done.")
+
+
+def _seed_cti() -> int:
+    """Add whichever sample categories, types and items are missing."""
+    added = 0
+    for cat_name, types in SAMPLE_CTI.items():
+        category = db.session.scalar(db.select(Category).filter_by(name=cat_name))
+        if category is None:
+            category = Category(name=cat_name)
+            db.session.add(category)
+            added += 1
+        for type_name, items in types.items():
+            cti_type = db.session.scalar(db.select(CtiType).filter_by(category=category, name=type_name))
+            if cti_type is None:
+                cti_type = CtiType(category=category, name=type_name)
+                db.session.add(cti_type)
+                added += 1
+            for item_name in items:
+                if db.session.scalar(db.select(Item).filter_by(type=cti_type, name=item_name)) is None:
+                    db.session.add(Item(type=cti_type, name=item_name))
+                    added += 1
+    db.session.commit()
+    return added
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--name", "display_name", help="Display name (default: the username).")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.AGENT.value)
+@click.option("--password", help="Password for admins and agents (prompted when omitted).")
+def create_user_command(username, display_name, role, password):
+    """Create a user; service accounts get an API key, printed once."""
+    if role != Role.SERVICE and not password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user, key = create_user(None, username=username, display_name=display_name or username,
+                                role=role, password=password)
+    except ValidationError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Created {user.role} {user.username}.")
+    if key:
+        click.echo(f"{user.username} API key: {key}")
+
+
+@click.command("rotate-api-key")
+@click.argument("username")
+def rotate_api_key_command(username):
+    """Replace a user's API key; the old key stops working at once."""
+    user = find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user {username!r}.")
+    key = rotate_api_key(None, user)
+    click.echo(f"{user.username} API key: {key}")

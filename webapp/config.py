@@ -1,0 +1,64 @@
+"""Configuration read from the environment, with the embedded (SQLite) mode as default."""
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = ROOT / "instance"
+
+
+def _embedded_secret(instance: Path) -> str:
+    """Generate the embedded mode's secret key once and keep it under instance/."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
+    """Build the Flask config mapping; production (DATABASE_URL set) demands SECRET_KEY."""
+    env = os.environ if env is None else env
+    instance = Path(env.get("INSTANCE_PATH") or instance or DEFAULT_INSTANCE)
+    database_url = env.get("DATABASE_URL") or ""
+    embedded = not database_url
+    if embedded:
+        instance.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance / 'ticketing.db'}"
+    secret = env.get("SECRET_KEY") or ""
+    if not secret:
+        if not embedded:
+            raise RuntimeError("SECRET_KEY must be set when DATABASE_URL is set (production mode)")
+        secret = _embedded_secret(instance)
+    return {
+        "EMBEDDED": embedded,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "AUTO_CLOSE_DAYS": int(env.get("AUTO_CLOSE_DAYS") or 14),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 1024 * 1024),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PREFERRED_URL_SCHEME": env.get("PREFERRED_URL_SCHEME") or ("http" if embedded else "https"),
+        "INSTANCE_PATH": str(instance),
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Let operators write postgres:// or postgresql:// and still get the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,61 @@
+"""Error pages for people and JSON errors for the API; a 500 rolls back and hides details."""
+import logging
+
+from flask import jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+from .services import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    """API routes always answer JSON; HTML pages never do."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def register(app) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+        return _page(exc.status, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if wants_json():
+            code = (exc.name or "error").lower().replace(" ", "_")
+            response = jsonify(error_body(code, exc.description or exc.name))
+            response.status_code = exc.code or 500
+            for header in ("Retry-After", "Allow", "WWW-Authenticate"):
+                if exc.get_response().headers.get(header):
+                    response.headers[header] = exc.get_response().headers[header]
+            return response
+        return _page(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        db.session.rollback()
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        message = "Something went wrong on our side. It has been logged; please try again."
+        if wants_json():
+            return jsonify(error_body("internal_error", message)), 500
+        return _page(500, message)
+
+
+TITLES = {
+    400: "Bad request", 401: "Sign in required", 403: "Not allowed", 404: "Not found",
+    405: "Method not allowed", 409: "Changed meanwhile", 413: "Too large", 422: "Check your input",
+    429: "Slow down", 500: "Server error", 503: "Unavailable",
+}
+
+
+def _page(status: int, message: str):
+    title = TITLES.get(status, "Error")
+    return render_template("error.html", status=status, title=title, message=message), status

@@ -1,0 +1,88 @@
+"""People and robots: admins and agents log in; service accounts hold API keys."""
+import hashlib
+import secrets
+from enum import StrEnum
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from ..timeutil import UTCDateTime, utcnow
+
+API_KEY_PREFIX = "sk_"
+AVATAR_COLOURS = (
+    "#b91c1c", "#c2410c", "#a16207", "#4d7c0f", "#047857", "#0e7490",
+    "#1d4ed8", "#6d28d9", "#a21caf", "#be123c", "#0f766e", "#4338ca",
+)
+
+
+class Role(StrEnum):
+    ADMIN = "ADMIN"
+    AGENT = "AGENT"
+    SERVICE = "SERVICE"
+
+
+def hash_api_key(key: str) -> str:
+    """Keys are 256-bit random, so a plain SHA-256 is a safe and index-friendly lookup hash."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+    __table_args__ = (
+        CheckConstraint("role IN ('ADMIN', 'AGENT', 'SERVICE')", name="role"),
+        CheckConstraint("username = lower(username)", name="username_lower"),
+        CheckConstraint("role <> 'SERVICE' OR password_hash IS NULL", name="service_no_password"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    api_key_prefix: Mapped[str | None] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_service(self) -> bool:
+        return self.role == Role.SERVICE
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.display_name.replace(".", " ").split() if p] or [self.username]
+        letters = parts[0][0] + (parts[-1][0] if len(parts) > 1 else parts[0][1:2])
+        return letters.upper()
+
+    @property
+    def avatar_colour(self) -> str:
+        digest = hashlib.sha256(self.username.encode()).digest()
+        return AVATAR_COLOURS[digest[0] % len(AVATAR_COLOURS)]
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def issue_api_key(self) -> str:
+        """Store only the hash and a short visible prefix; the caller shows the key once."""
+        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        self.api_key_hash = hash_api_key(key)
+        self.api_key_prefix = key[:8]
+        return key
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"

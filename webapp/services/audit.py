@@ -1,0 +1,44 @@
+"""Audit rows and their outbox twins, always added to the caller's transaction."""
+from ..extensions import db
+from ..models import AuditEvent, OutboxEvent, Ticket, User
+from ..timeutil import utcnow
+
+
+def record(
+    actor: User | None,
+    action: str,
+    *,
+    ticket: Ticket | None = None,
+    before=None,
+    after=None,
+    target: tuple[str, int] | None = None,
+    at=None,
+) -> AuditEvent:
+    """Add one audit event (actor None means the system) and the outbox row that ships it."""
+    event = AuditEvent(
+        ticket=ticket,
+        actor_id=actor.id if actor else None,
+        action=action,
+        before=before,
+        after=after,
+        target_type=target[0] if target else None,
+        target_id=target[1] if target else None,
+        created_at=at or utcnow(),
+    )
+    db.session.add(event)
+    db.session.add(OutboxEvent(audit_event=event, created_at=event.created_at))
+    return event
+
+
+def user_ref(user: User | None) -> dict | None:
+    """How a user appears in before/after values: stable id plus the name at the time."""
+    return {"id": user.id, "name": user.display_name} if user else None
+
+
+def cti_ref(ticket: Ticket) -> dict:
+    return {
+        "categoryId": ticket.category_id,
+        "typeId": ticket.type_id,
+        "itemId": ticket.item_id,
+        "path": ticket.cti_path,
+    }

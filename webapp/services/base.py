@@ -1,0 +1,64 @@
+"""The transaction helpers every service shares: commit once, then run follow-up jobs."""
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from .errors import Conflict
+
+_DEFER = "defer_commit"
+_JOBS = "after_commit_jobs"
+
+
+def commit() -> None:
+    """End a service action: commit (unless inside `transaction()`), then run queued jobs."""
+    if db.session.info.get(_DEFER):
+        db.session.flush()
+        return
+    try:
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict("Someone else changed this ticket at the same time; reload and retry.") from exc
+    except IntegrityError:
+        db.session.rollback()
+        raise
+    _run_after_commit()
+
+
+@contextmanager
+def transaction():
+    """Group several service calls into one commit (e.g. a PATCH of many fields)."""
+    if db.session.info.get(_DEFER):
+        yield
+        return
+    db.session.info[_DEFER] = True
+    try:
+        yield
+    except BaseException:
+        db.session.info[_DEFER] = False
+        db.session.rollback()
+        db.session.info.pop(_JOBS, None)
+        raise
+    db.session.info[_DEFER] = False
+    commit()
+
+
+def rollback() -> None:
+    """Discard the current transaction and anything queued to run after it."""
+    db.session.rollback()
+    db.session.info.pop(_JOBS, None)
+
+
+def after_commit(func_path: str, *args) -> None:
+    """Queue a job (by dotted path) to be enqueued once the current transaction commits."""
+    db.session.info.setdefault(_JOBS, []).append((func_path, args))
+
+
+def _run_after_commit() -> None:
+    from ..jobs import enqueue
+
+    jobs = db.session.info.pop(_JOBS, [])
+    for func_path, args in jobs:
+        enqueue(func_path, *args)

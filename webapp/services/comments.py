@@ -1,0 +1,74 @@
+"""Comment actions; a deleted comment keeps its body in the audit trail."""
+from ..extensions import db
+from ..models import Comment, Ticket, User
+from ..timeutil import utcnow
+from . import audit
+from .base import commit
+from .cti import _as_id
+from .errors import Forbidden, NotFound, ValidationError
+
+BODY_MAX = 50_000
+
+
+def clean_body(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError({"body": "Write something before posting."})
+    if len(value) > BODY_MAX:
+        raise ValidationError({"body": f"Keep comments under {BODY_MAX} characters."})
+    return value.strip()
+
+
+def add_comment(actor: User, ticket: Ticket, body) -> Comment:
+    body = clean_body(body)
+    now = utcnow()
+    comment = Comment(ticket=ticket, author=actor, body=body, created_at=now)
+    db.session.add(comment)
+    ticket.updated_at = now
+    db.session.flush()
+    audit.record(actor, "comment_add", ticket=ticket, after={"commentId": comment.id, "body": body}, at=now)
+    commit()
+    return comment
+
+
+def get_comment(ticket: Ticket, comment_id) -> Comment:
+    ident = _as_id(comment_id)
+    comment = db.session.get(Comment, ident) if ident is not None else None
+    if comment is None or comment.ticket_id != ticket.id or comment.deleted_at is not None:
+        raise NotFound(f"No comment {comment_id} on {ticket.display_id}.")
+    return comment
+
+
+def can_delete(actor: User, comment: Comment) -> bool:
+    """Authors may delete their own comments; admins may delete any."""
+    return actor.is_admin or comment.author_id == actor.id
+
+
+def delete_comment(actor: User, comment: Comment) -> None:
+    """Hide the comment; its body stays in the row and in the audit event."""
+    if comment.deleted_at is not None:
+        raise NotFound("This comment was already deleted.")
+    if not can_delete(actor, comment):
+        raise Forbidden("Only the author or an admin can delete this comment.")
+    now = utcnow()
+    comment.deleted_at = now
+    comment.deleted_by_id = actor.id
+    comment.ticket.updated_at = now
+    audit.record(
+        actor, "comment_delete", ticket=comment.ticket, at=now,
+        before={"commentId": comment.id, "body": comment.body, "author": audit.user_ref(comment.author)},
+    )
+    commit()
+
+
+def visible_comments(ticket: Ticket) -> list[Comment]:
+    query = (
+        db.select(Comment)
+        .filter_by(ticket_id=ticket.id, deleted_at=None)
+        .order_by(Comment.created_at, Comment.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def comment_count(ticket: Ticket) -> int:
+    query = db.select(db.func.count()).select_from(Comment).filter_by(ticket_id=ticket.id, deleted_at=None)
+    return db.session.scalar(query)

@@ -1,0 +1,277 @@
+"""Ticket actions: one function each, validated, audited in the same transaction."""
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import ACTIVE_STATUSES, Status, Ticket, User
+from ..timeutil import utcnow
+from . import audit
+from .base import commit
+from .cti import _as_id, resolve_cti
+from .errors import Conflict, FieldErrors, NotFound, ValidationError
+
+TITLE_MAX = 200
+OVERVIEW_MAX = 50_000
+DEDUP_KEY_MAX = 255
+DISPLAY_ID_ATTEMPTS = 8
+
+# Which status may follow which. CLOSED is final: a closed problem gets a new ticket.
+TRANSITIONS = {
+    Status.OPEN: {Status.IN_PROGRESS, Status.RESOLVED},
+    Status.IN_PROGRESS: {Status.OPEN, Status.RESOLVED},
+    Status.RESOLVED: {Status.OPEN, Status.IN_PROGRESS, Status.CLOSED},
+    Status.CLOSED: set(),
+}
+
+
+def new_display_id() -> str:
+    """`V` and nine random digits; random so IDs reveal nothing about volume."""
+    return f"V{secrets.randbelow(10**9):09d}"
+
+
+def get_ticket(ref) -> Ticket:
+    """Load a ticket by display ID (V#########) or internal id, or raise NotFound."""
+    ticket = None
+    if isinstance(ref, str) and len(ref) == 10 and ref[:1] in "Vv" and ref[1:].isdigit():
+        ticket = db.session.scalar(db.select(Ticket).filter_by(display_id=ref.upper()))
+    elif (ident := _as_id(ref)) is not None:
+        ticket = db.session.get(Ticket, ident)
+    if ticket is None:
+        raise NotFound(f"No ticket {ref}.")
+    return ticket
+
+
+def clean_title(value) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError({"title": "Give the ticket a title."})
+    title = " ".join(value.split())
+    if len(title) > TITLE_MAX:
+        raise ValidationError({"title": f"Keep the title under {TITLE_MAX} characters ({len(title)} now)."})
+    return title
+
+
+def clean_overview(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({"overview": "The overview must be text."})
+    if len(value) > OVERVIEW_MAX:
+        raise ValidationError({"overview": f"Keep the overview under {OVERVIEW_MAX} characters."})
+    return value.strip()
+
+
+def clean_severity(value) -> int:
+    severity = _as_id(value)
+    if severity is None or not 1 <= severity <= 5:
+        raise ValidationError({"severity": "Severity must be a whole number from 1 (critical) to 5 (minimal)."})
+    return severity
+
+
+def clean_assignee(value) -> User | None:
+    if value is None or value == "":
+        return None
+    ident = _as_id(value)
+    user = db.session.get(User, ident) if ident is not None else None
+    if user is None:
+        raise ValidationError({"assignee": f"Unknown user id {value!r}."})
+    if not user.active:
+        raise ValidationError({"assignee": f"{user.display_name} is deactivated and cannot be assigned."})
+    return user
+
+
+def clean_status(value) -> Status:
+    try:
+        return Status(value)
+    except ValueError:
+        known = ", ".join(s.value for s in Status)
+        raise ValidationError({"status": f"Unknown status {value!r}; use one of {known}."}) from None
+
+
+def create_ticket(
+    actor: User, *, title, overview="", severity, category_id, type_id, item_id,
+    assignee_id=None, dedup_key=None,
+) -> Ticket:
+    """Open a ticket with every field checked, and its `create` audit event."""
+    errors = FieldErrors()
+    title = errors.check(clean_title, title)
+    overview = errors.check(clean_overview, overview)
+    severity = errors.check(clean_severity, severity)
+    assignee = errors.check(clean_assignee, assignee_id)
+    cti = errors.check(lambda ids: resolve_cti(*ids), (category_id, type_id, item_id))
+    if dedup_key is not None and (not isinstance(dedup_key, str) or not 0 < len(dedup_key) <= DEDUP_KEY_MAX):
+        errors.add("dedup_key", f"The dedup key must be text of 1 to {DEDUP_KEY_MAX} characters.")
+    errors.raise_if_any()
+    category, cti_type, item = cti
+    now = utcnow()
+    ticket = Ticket(
+        title=title, overview=overview, severity=severity, status=Status.OPEN,
+        category=category, type=cti_type, item=item, assignee=assignee, creator=actor,
+        dedup_key=dedup_key, created_at=now, updated_at=now,
+    )
+    _insert_with_unique_display_id(ticket)
+    audit.record(actor, "create", ticket=ticket, at=now, after={
+        "title": title, "severity": severity, "status": Status.OPEN.value,
+        "cti": audit.cti_ref(ticket), "assignee": audit.user_ref(assignee),
+    })
+    commit()
+    return ticket
+
+
+def _insert_with_unique_display_id(ticket: Ticket) -> None:
+    """Flush in a savepoint; on a display-ID collision draw another and try again."""
+    for _ in range(DISPLAY_ID_ATTEMPTS):
+        ticket.display_id = new_display_id()
+        try:
+            with db.session.begin_nested():
+                db.session.add(ticket)
+                db.session.flush()
+            return
+        except IntegrityError:
+            taken = db.session.scalar(db.select(Ticket.id).filter_by(display_id=ticket.display_id))
+            if taken is None:
+                raise Conflict("An open ticket already uses this dedup key.") from None
+    raise Conflict("Could not allocate a ticket ID; please retry.")
+
+
+def _check_version(ticket: Ticket, expected_version) -> None:
+    if expected_version is None or expected_version == "":
+        return
+    if _as_id(expected_version) != ticket.version:
+        raise Conflict(
+            f"{ticket.display_id} was changed by someone else since you loaded it "
+            f"(version {expected_version}, now {ticket.version}). Review the latest and try again."
+        )
+
+
+def _touch(ticket: Ticket, now) -> None:
+    ticket.updated_at = now
+
+
+def change_status(actor: User, ticket: Ticket, status, *, expected_version=None) -> Ticket:
+    """Move a ticket along OPEN -> IN_PROGRESS -> RESOLVED -> CLOSED (re-open allowed)."""
+    _check_version(ticket, expected_version)
+    new = clean_status(status)
+    old = Status(ticket.status)
+    if new == old:
+        return ticket
+    if new not in TRANSITIONS[old]:
+        raise ValidationError({"status": _transition_refusal(old, new)})
+    now = utcnow()
+    ticket.status = new
+    if new == Status.RESOLVED:
+        ticket.resolved_at = now
+    elif new in ACTIVE_STATUSES:
+        ticket.resolved_at = None  # re-opening restarts the auto-close timer
+    elif new == Status.CLOSED:
+        ticket.closed_at = now
+    _touch(ticket, now)
+    audit.record(actor, "status", ticket=ticket, before=old.value, after=new.value, at=now)
+    commit()
+    return ticket
+
+
+def _transition_refusal(old: Status, new: Status) -> str:
+    if old == Status.CLOSED:
+        return "Closed tickets are final; file a new ticket instead."
+    if new == Status.CLOSED:
+        return "Only a resolved ticket can be closed; resolve it first."
+    return f"A {old.value} ticket cannot move to {new.value}."
+
+
+def assign(actor: User, ticket: Ticket, assignee_id, *, expected_version=None) -> Ticket:
+    """Give the ticket to someone (or to nobody, with None)."""
+    _check_version(ticket, expected_version)
+    assignee = clean_assignee(assignee_id)
+    if assignee is ticket.assignee or (assignee and assignee.id == ticket.assignee_id):
+        return ticket
+    now = utcnow()
+    before = audit.user_ref(ticket.assignee)
+    ticket.assignee = assignee
+    _touch(ticket, now)
+    audit.record(actor, "assignee", ticket=ticket, before=before, after=audit.user_ref(assignee), at=now)
+    commit()
+    return ticket
+
+
+def change_severity(actor: User, ticket: Ticket, severity, *, expected_version=None) -> Ticket:
+    _check_version(ticket, expected_version)
+    new = clean_severity(severity)
+    if new == ticket.severity:
+        return ticket
+    now = utcnow()
+    before, ticket.severity = ticket.severity, new
+    _touch(ticket, now)
+    audit.record(actor, "severity", ticket=ticket, before=before, after=new, at=now)
+    commit()
+    return ticket
+
+
+def reroute(actor: User, ticket: Ticket, category_id, type_id, item_id, *, expected_version=None) -> Ticket:
+    """Move the ticket to another Category -> Type -> Item."""
+    _check_version(ticket, expected_version)
+    category, cti_type, item = resolve_cti(category_id, type_id, item_id)
+    if item.id == ticket.item_id:
+        return ticket
+    now = utcnow()
+    before = audit.cti_ref(ticket)
+    ticket.category, ticket.type, ticket.item = category, cti_type, item
+    _touch(ticket, now)
+    audit.record(actor, "reroute", ticket=ticket, before=before, after=audit.cti_ref(ticket), at=now)
+    commit()
+    return ticket
+
+
+def edit_title(actor: User, ticket: Ticket, title, *, expected_version=None) -> Ticket:
+    _check_version(ticket, expected_version)
+    new = clean_title(title)
+    if new == ticket.title:
+        return ticket
+    now = utcnow()
+    before, ticket.title = ticket.title, new
+    _touch(ticket, now)
+    audit.record(actor, "title", ticket=ticket, before=before, after=new, at=now)
+    commit()
+    return ticket
+
+
+def edit_overview(actor: User, ticket: Ticket, overview, *, expected_version=None) -> Ticket:
+    _check_version(ticket, expected_version)
+    new = clean_overview(overview)
+    if new == ticket.overview:
+        return ticket
+    now = utcnow()
+    before, ticket.overview = ticket.overview, new
+    _touch(ticket, now)
+    audit.record(actor, "overview", ticket=ticket, before=before, after=new, at=now)
+    commit()
+    return ticket
+
+
+def update_ticket(actor: User, ticket: Ticket, changes: dict, *, expected_version=None) -> Ticket:
+    """Apply several field changes in one transaction, one audit event per changed field."""
+    from .base import transaction
+
+    _check_version(ticket, expected_version)
+    errors = FieldErrors()
+    cti = [k for k in ("category_id", "type_id", "item_id") if k in changes]
+    if cti and len(cti) < 3:
+        errors.add("item", "To reroute, give the category, type and item together.")
+    with transaction():
+        for field, action in _UPDATE_ACTIONS.items():
+            if field in changes:
+                errors.check(lambda value, act=action: act(actor, ticket, value), changes[field])
+        if len(cti) == 3:
+            ids = (changes["category_id"], changes["type_id"], changes["item_id"])
+            errors.check(lambda v: reroute(actor, ticket, *v), ids)
+        errors.raise_if_any()
+    return ticket
+
+
+_UPDATE_ACTIONS = {
+    "title": edit_title,
+    "overview": edit_overview,
+    "severity": change_severity,
+    "assignee_id": assign,
+    "status": change_status,
+}
