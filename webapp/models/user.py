@@ -12,10 +12,7 @@ from ..extensions import db
 from ..timeutil import UTCDateTime, utcnow
 
 API_KEY_PREFIX = "sk_"
-AVATAR_COLOURS = (
-    "#b91c1c", "#c2410c", "#a16207", "#4d7c0f", "#047857", "#0e7490",
-    "#1d4ed8", "#6d28d9", "#a21caf", "#be123c", "#0f766e", "#4338ca",
-)
+AVATAR_COLOURS = 12  # classes avatar-c0 .. avatar-c11 in app.css (no inline styles: CSP)
 
 
 class Role(StrEnum):
@@ -67,9 +64,10 @@ class User(UserMixin, db.Model):
         return letters.upper()
 
     @property
-    def avatar_colour(self) -> str:
+    def avatar_class(self) -> str:
+        """A colour derived from the username, so it never changes between pages or sessions."""
         digest = hashlib.sha256(self.username.encode()).digest()
-        return AVATAR_COLOURS[digest[0] % len(AVATAR_COLOURS)]
+        return f"avatar-c{digest[0] % AVATAR_COLOURS}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
