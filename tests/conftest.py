@@ -52,6 +52,7 @@ def make_app(database_url: str, **overrides):
         "REMEMBER_COOKIE_SECURE": False,
         "REDIS_URL": None,
         "PREFERRED_URL_SCHEME": "http",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
     }
     settings.update(overrides)
     return create_app(settings)
