@@ -25,7 +25,7 @@ seed: migrate
 
 run: seed
 	@echo "Serving on http://127.0.0.1:$(PORT)  (sign in as admin / admin123)"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
