@@ -196,15 +196,7 @@ def assign(actor: User, ticket: Ticket, assignee_id, *, expected_version=None) -
 
 def change_severity(actor: User, ticket: Ticket, severity, *, expected_version=None) -> Ticket:
     _check_version(ticket, expected_version)
-    new = clean_severity(severity)
-    if new == ticket.severity:
-        return ticket
-    now = utcnow()
-    before, ticket.severity = ticket.severity, new
-    _touch(ticket, now)
-    audit.record(actor, "severity", ticket=ticket, before=before, after=new, at=now)
-    commit()
-    return ticket
+    return _set_field(actor, ticket, "severity", clean_severity(severity))
 
 
 def reroute(actor: User, ticket: Ticket, category_id, type_id, item_id, *, expected_version=None) -> Ticket:
@@ -224,26 +216,23 @@ def reroute(actor: User, ticket: Ticket, category_id, type_id, item_id, *, expec
 
 def edit_title(actor: User, ticket: Ticket, title, *, expected_version=None) -> Ticket:
     _check_version(ticket, expected_version)
-    new = clean_title(title)
-    if new == ticket.title:
-        return ticket
-    now = utcnow()
-    before, ticket.title = ticket.title, new
-    _touch(ticket, now)
-    audit.record(actor, "title", ticket=ticket, before=before, after=new, at=now)
-    commit()
-    return ticket
+    return _set_field(actor, ticket, "title", clean_title(title))
 
 
 def edit_overview(actor: User, ticket: Ticket, overview, *, expected_version=None) -> Ticket:
     _check_version(ticket, expected_version)
-    new = clean_overview(overview)
-    if new == ticket.overview:
+    return _set_field(actor, ticket, "overview", clean_overview(overview))
+
+
+def _set_field(actor: User, ticket: Ticket, field: str, new) -> Ticket:
+    """Change one plain field, audited under the field's name; unchanged values write nothing."""
+    old = getattr(ticket, field)
+    if new == old:
         return ticket
     now = utcnow()
-    before, ticket.overview = ticket.overview, new
+    setattr(ticket, field, new)
     _touch(ticket, now)
-    audit.record(actor, "overview", ticket=ticket, before=before, after=new, at=now)
+    audit.record(actor, field, ticket=ticket, before=old, after=new, at=now)
     commit()
     return ticket
 
