@@ -2,7 +2,7 @@
 import re
 import uuid
 
-from flask import current_app, g, request
+from flask import current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # No inline script or style anywhere: templates load /static files only (a test scans them).
@@ -27,6 +27,7 @@ STATIC_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
 REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID_KEY = "ticketing.request_id"  # in the WSGI environ: one per request, whatever the app context
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 PROXY_HOPS = ("X_FOR", "X_PROTO", "X_HOST", "X_PORT", "X_PREFIX")
 
@@ -46,10 +47,11 @@ def _install_proxy_fix(app) -> None:
 
 def request_id() -> str:
     """This request's id: the caller's X-Request-Id when it is sane, otherwise a new one."""
-    if "request_id" not in g:
+    environ = request.environ
+    if REQUEST_ID_KEY not in environ:
         supplied = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = supplied if _VALID_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
-    return g.request_id
+        environ[REQUEST_ID_KEY] = supplied if _VALID_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+    return environ[REQUEST_ID_KEY]
 
 
 def peer_address() -> str:

@@ -10,9 +10,11 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 
 def current_request_id() -> str | None:
-    from flask import g, has_request_context
+    from flask import has_request_context
 
-    return g.get("request_id") if has_request_context() else None
+    from .http import request_id
+
+    return request_id() if has_request_context() else None
 
 
 class JsonFormatter(logging.Formatter):
