@@ -29,10 +29,9 @@ if Path("/dev/shm").is_dir():
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 accesslog = "-"
 errorlog = "-"
-if os.environ.get("LOG_FORMAT", "json") == "json":
-    logger_class = JsonGunicornLogger
-else:
-    access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
+# JSON: one object per request with request_id; text: the same fields in gunicorn's own format.
+logger_class = JsonGunicornLogger if os.environ.get("LOG_FORMAT", "json") == "json" else "gunicorn.glogging.Logger"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
 
 
 def on_starting(server):
