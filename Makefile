@@ -30,11 +30,14 @@ run: seed
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Re-pin every dependency (with hashes) after changing pyproject.toml.
+# Re-pin every dependency (with hashes) after changing pyproject.toml: requirements.lock for
+# development and CI (runtime + test extra), requirements.runtime.lock for the container image.
 lock: install
 	$(BIN)/python -m pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra test \
 		--output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--output-file requirements.runtime.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -41,9 +41,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     _register_blueprints(app)
-    from . import cli, errors, templating
+    from . import cli, errors, ops, templating
     from .auth.access import check_declarations, enforce_access
 
+    ops.init_app(app)  # request ids, headers and probes wrap everything, so they come first
     app.before_request(enforce_access)
     errors.register(app)
     templating.register(app)

@@ -53,6 +53,33 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "PREFERRED_URL_SCHEME": env.get("PREFERRED_URL_SCHEME") or ("http" if embedded else "https"),
         "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, env),
+        **ops_settings(env),
+    }
+
+
+def engine_options(url: str, env) -> dict:
+    """Pooled PostgreSQL connections are checked before use and connects give up instead of hanging."""
+    if url.startswith("sqlite"):
+        return {}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": int(env.get("DB_POOL_SIZE") or 5),
+        "max_overflow": int(env.get("DB_MAX_OVERFLOW") or 5),
+        "connect_args": {"connect_timeout": int(env.get("DB_CONNECT_TIMEOUT") or 5)},
+    }
+
+
+def ops_settings(env) -> dict:
+    """Reverse proxy, security header and metrics settings (see .env.example)."""
+    return {
+        **{f"PROXY_FIX_{hop}": int(env.get(f"PROXY_FIX_{hop}") or 0)
+           for hop in ("X_FOR", "X_PROTO", "X_HOST", "X_PORT", "X_PREFIX")},
+        "HSTS_SECONDS": int(env.get("HSTS_SECONDS") or 31536000),
+        "HSTS_INCLUDE_SUBDOMAINS": _bool(env.get("HSTS_INCLUDE_SUBDOMAINS"), False),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        "METRICS_ALLOW_CIDRS": env.get("METRICS_ALLOW_CIDRS") or "127.0.0.1/32,::1/128",
+        "METRICS_CACHE_SECONDS": float(env.get("METRICS_CACHE_SECONDS") or 10),
     }
 
 
