@@ -197,6 +197,24 @@ def test_deliveries_of_an_inactive_webhook_wait_until_it_is_reactivated(app, mak
     assert [d.status for d in deliveries(webhook)] == ["DELIVERED"]
 
 
+def test_an_outbox_backlog_is_delivered_by_the_periodic_requeue(app, make, admin, receiver):
+    agent, cti = make.user(), make.cti()
+    app.config["REDIS_URL"] = closed_port_url("redis", "/0")  # enqueueing fails: work piles up
+    try:
+        before_webhook = make.ticket(actor=agent, cti=cti)  # in the backlog, but older than the webhook
+        hook(admin, receiver.url, events=["create", "comment_add"])
+        make.ticket(actor=agent, cti=cti)
+        add_comment(agent, before_webhook, "during the outage")
+        assert receiver.requests == [] and delivery.has_undispatched()
+    finally:
+        app.config["REDIS_URL"] = None
+    tasks.requeue_undelivered()
+    assert [r.json["action"] for r in receiver.requests] == ["create", "comment_add"]
+    assert not delivery.has_undispatched()
+    tasks.requeue_undelivered()
+    assert len(receiver.requests) == 2  # nothing twice
+
+
 def test_embedded_mode_delivers_on_a_job_thread_not_in_the_request(committed_app, receiver):
     app = committed_app(JOBS_INLINE=False)
     with app.app_context():

@@ -55,13 +55,14 @@ def _dispatch_batch(batch_size: int) -> int:
         commit()
         return 0
     events = db.session.execute(
-        sa.select(AuditEvent.id, AuditEvent.action).where(AuditEvent.id.in_(claimed))
+        sa.select(AuditEvent.id, AuditEvent.action, AuditEvent.created_at).where(AuditEvent.id.in_(claimed))
     ).all()
     hooks = db.session.scalars(sa.select(Webhook).where(Webhook.active == sa.true())).all()
-    rows = [
+    rows = [  # a backlog (say, after a Redis outage) goes only to webhooks that existed at the time
         {"webhook_id": hook.id, "audit_event_id": event.id, "status": DeliveryStatus.PENDING,
          "attempts": 0, "next_attempt_at": now, "created_at": now}
-        for event in events for hook in hooks if hook.wants(event.action)
+        for event in events for hook in hooks
+        if hook.wants(event.action) and hook.created_at <= event.created_at
     ]
     if rows:
         for delivery_id in db.session.scalars(sa.insert(WebhookDelivery).returning(WebhookDelivery.id), rows):
