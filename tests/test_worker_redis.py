@@ -6,7 +6,11 @@ Each test uses a queue of its own and removes its keys; nothing flushes the data
 import os
 import secrets
 import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -26,13 +30,14 @@ from webapp.services.comments import add_comment
 from webapp.services.tickets import change_status
 from webapp.timeutil import utcnow
 
-from .conftest import CsrfClient
+from .conftest import CsrfClient, make_app
 from .factories import PASSWORD, Factories
 from .jobs_fixtures import (  # noqa: F401
-    closed_port_url, committed_app, committed_db, receiver, verify_signature,
+    closed_port_url, committed_app, committed_db, dispose, receiver, verify_signature,
 )
 
 pytestmark = pytest.mark.redis
+ROOT = Path(__file__).resolve().parents[1]
 SECRET = "redis-test-secret-0123456789"
 
 
@@ -179,3 +184,33 @@ def _webhook_created_event_id() -> int:
 
 def _undispatched() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).filter_by(dispatched_at=None))
+
+
+def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url, queue_name, receiver, tmp_path):
+    """`rq cron --url $REDIS_URL webapp.schedule` enqueues the requeue job; `python worker.py --burst` runs it."""
+    env = {**os.environ, "DATABASE_URL": committed_db, "SECRET_KEY": "process-test", "REDIS_URL": redis_url,
+           "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path)}
+    env.pop("TEST_DATABASE_URL", None)
+    app = make_app(committed_db, REDIS_URL=closed_port_url("redis", "/0"))  # the web process, Redis down
+    with app.app_context():
+        make = Factories()
+        webhooks.create_webhook(make.user(role=Role.ADMIN), name="n8n", url=receiver.url, secret=SECRET)
+        make.ticket()
+        owed = db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.id >= _webhook_created_event_id()))
+    dispose(app)
+    bin_dir = Path(sys.executable).parent
+    cron = subprocess.Popen([str(bin_dir / "rq"), "cron", "--url", redis_url, "webapp.schedule"], env=env,
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        connection = Redis.from_url(redis_url)
+        deadline = time.monotonic() + 20
+        while Queue(queue_name, connection=connection).count == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        cron.terminate()
+        cron.wait(10)
+    assert Queue(queue_name, connection=connection).count >= 1, cron.stderr.read().decode()
+    result = subprocess.run([sys.executable, "worker.py", "--burst"], env=env, cwd=ROOT, capture_output=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert len(receiver.wait_for(owed)) == owed == 3  # webhook_create, the ticket creator's user_create, create

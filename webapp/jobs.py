@@ -23,11 +23,16 @@ def queue_name() -> str:
 
 
 def redis_connection():
-    """The Redis connection for RQ, or None in the embedded mode."""
+    """The app's Redis client for RQ (one pool per URL), or None in the embedded mode."""
     from redis import Redis
 
     url = current_app.config.get("REDIS_URL")
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5) if url else None
+    if not url:
+        return None
+    clients = current_app.extensions.setdefault("redis_clients", {})
+    if url not in clients:
+        clients[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    return clients[url]
 
 
 def enqueue(func_path: str, *args) -> None:
