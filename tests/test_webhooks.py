@@ -166,6 +166,31 @@ def test_down_receiver_is_marked_failed_without_blocking_others(app, make, admin
     assert delivery.due_delivery_ids() == []  # given up: no longer retried
 
 
+def test_a_delivery_lost_with_its_worker_is_retried_once_its_lease_runs_out(app, make, admin, receiver):
+    receiver.answer(500, 200)
+    webhook = hook(admin, receiver.url, events=["create"])
+    make.ticket()
+    make_due(webhook)
+    [row] = deliveries(webhook)
+    assert delivery._claim(row.id) is not None  # a worker took it, then died before recording anything
+    assert tasks.requeue_undelivered() == 0  # leased: nobody sends it meanwhile
+    make_due(webhook)
+    tasks.requeue_undelivered()
+    [row] = deliveries(webhook)
+    assert (row.status, row.attempts) == ("DELIVERED", 3)
+
+
+def test_one_dispatch_job_per_transaction_however_many_events(app, make, monkeypatch):
+    from webapp import jobs
+    from webapp.services.tickets import update_ticket
+
+    ticket = make.ticket()
+    requested = []
+    monkeypatch.setattr(jobs, "enqueue", lambda *job: requested.append(job))
+    update_ticket(ticket.creator, ticket, {"title": "New title", "severity": 1, "status": "IN_PROGRESS"})
+    assert requested == [("webapp.tasks.dispatch_outbox",)]
+
+
 def test_redirect_is_a_failure_not_followed(app, make, admin, receiver):
     receiver.answer(302)
     webhook = hook(admin, receiver.url, events=["create"])

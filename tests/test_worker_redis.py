@@ -214,3 +214,12 @@ def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url
                             timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     assert len(receiver.wait_for(owed)) == owed == 3  # webhook_create, the ticket creator's user_create, create
+
+
+def test_worker_refuses_to_start_without_redis(committed_db, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", committed_db)
+    monkeypatch.setenv("SECRET_KEY", "worker-test")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert worker.main(["--burst"]) == 2
+    assert "REDIS_URL is not set" in capsys.readouterr().err

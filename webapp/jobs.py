@@ -8,10 +8,10 @@ from functools import wraps
 from flask import Flask, current_app, has_app_context
 from werkzeug.utils import import_string
 
+from .config import DEFAULT_QUEUE
 from .extensions import db
 
 log = logging.getLogger(__name__)
-DEFAULT_QUEUE = "ticketing"
 EMBEDDED_THREADS = 4
 
 _worker_app: Flask | None = None

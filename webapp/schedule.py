@@ -6,7 +6,7 @@ import os
 
 from rq import cron
 
-from .jobs import DEFAULT_QUEUE
+from .config import DEFAULT_QUEUE
 from .tasks import PERIODIC
 
 QUEUE = os.environ.get("RQ_QUEUE") or DEFAULT_QUEUE
