@@ -1,20 +1,39 @@
-"""The RQ worker: `python worker.py` runs queued jobs from REDIS_URL inside the app context."""
+"""The RQ worker: `python worker.py [--burst]` runs queued jobs from REDIS_URL inside the app.
+
+The app is built once here; each job runs in a forked work horse that inherits it and pushes its
+own app context (webapp.jobs.app_job). Periodic jobs are enqueued by `rq cron` (webapp/schedule.py).
+"""
+import argparse
 import sys
 
+from flask import Flask
 from rq import Worker
 
 from webapp import create_app
-from webapp.jobs import QUEUE_NAME, redis_connection
+from webapp.jobs import bind_app, queue_name, redis_connection
 
 
-def main() -> int:
-    app = create_app()
+def build_worker(app: Flask, queues: list[str] | None = None, worker_class=Worker) -> Worker:
+    """An RQ worker for `app`'s queue (RQ_QUEUE) on `app`'s Redis, with `app` bound for its jobs."""
+    bind_app(app)
     with app.app_context():
         connection = redis_connection()
         if connection is None:
-            print("REDIS_URL is not set: the embedded mode runs jobs in-process; no worker needed.")
-            return 2
-        Worker([QUEUE_NAME], connection=connection).work()
+            raise RuntimeError("REDIS_URL is not set: the embedded mode runs jobs in-process; no worker needed.")
+        return worker_class(queues or [queue_name()], connection=connection)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--burst", action="store_true", help="quit once the queue is empty")
+    parser.add_argument("--queue", action="append", help="queue to listen on (default: RQ_QUEUE)")
+    args = parser.parse_args(argv)
+    try:
+        worker = build_worker(create_app(), args.queue)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    worker.work(burst=args.burst)
     return 0
 
 

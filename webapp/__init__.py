@@ -41,11 +41,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     _register_blueprints(app)
-    from . import cli, errors, ops, templating
+    from . import cli, errors, jobs, ops, templating
     from .auth.access import check_declarations, enforce_access
 
     ops.init_app(app)  # request ids, headers and probes wrap everything, so they come first
     app.before_request(enforce_access)
+    jobs.init_app(app)
     errors.register(app)
     templating.register(app)
     cli.register(app)
@@ -57,9 +58,11 @@ def _register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .web import bp as web_bp
+    from .webhooks import bp as webhooks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(webhooks_bp, url_prefix="/admin/webhooks")
     csrf.exempt(api_bp)  # key-authenticated only: no cookie, so no cross-site forgery
     app.register_blueprint(api_bp, url_prefix="/api")
 
@@ -80,5 +83,8 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
+    """SQLite: take the write lock up front. A deferred BEGIN that reads, then writes after another
+    thread's commit (a request beside an in-process job) fails at once with "database is locked";
+    an IMMEDIATE one waits its turn under busy_timeout instead."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,12 +1,16 @@
-"""Operator commands: `flask seed`, `flask create-user`, `flask rotate-api-key`."""
+"""Operator commands: `flask seed`, `flask create-user`, `flask rotate-api-key`, `flask sweep`."""
 import secrets
+from datetime import datetime, timezone
 
 import click
 from flask import current_app
 
 from .extensions import db
+from .templating import exact_time
+from .timeutil import utcnow
 from .models import Category, CtiType, Item, Role
 from .services import ValidationError
+from .services import sweep as sweep_service
 from .services.users import create_user, find_user, rotate_api_key
 
 DEMO_PASSWORD = "admin123"
@@ -30,6 +34,7 @@ def register(app) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(create_user_command)
     app.cli.add_command(rotate_api_key_command)
+    app.cli.add_command(sweep_command)
 
 
 @click.command("seed")
@@ -106,3 +111,35 @@ def rotate_api_key_command(username):
         raise click.ClickException(f"No user {username!r}.")
     key = rotate_api_key(None, user)
     click.echo(f"{user.username} API key: {key}")
+
+
+def _as_of(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use an ISO date or date-time, e.g. 2026-12-01T09:00Z") from None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+@click.command("sweep")
+@click.option("--dry-run", is_flag=True, help="List what would close; change nothing.")
+@click.option("--as-of", callback=_as_of, metavar="ISO-DATETIME",
+              help="Pretend it is this moment (UTC unless an offset is given).")
+def sweep_command(dry_run, as_of):
+    """Close RESOLVED tickets older than AUTO_CLOSE_DAYS now (the hourly job does this too)."""
+    if as_of is not None and as_of > utcnow() and not dry_run:
+        raise click.UsageError("--as-of in the future would close tickets early; add --dry-run to preview.")
+    days = current_app.config["AUTO_CLOSE_DAYS"]
+    cutoff = sweep_service.cutoff(as_of)
+    click.echo(f"Tickets resolved on or before {exact_time(cutoff)} ({days} days before "
+               f"{exact_time(as_of or utcnow())}):")
+    verb = "would close" if dry_run else "closed"
+    batches = [sweep_service.due_tickets(as_of)] if dry_run else sweep_service.close_due(as_of)
+    count = 0
+    for batch in batches:
+        for ticket in batch:
+            count += 1
+            click.echo(f"  {verb} {ticket.display_id}  resolved {exact_time(ticket.resolved_at)}  {ticket.title}")
+    click.echo(f"{'Would close' if dry_run else 'Closed'} {count} ticket{'' if count == 1 else 's'}.")

@@ -1,33 +1,127 @@
-"""Background jobs: on RQ when REDIS_URL is set, otherwise run in-process (same code path)."""
+"""Background jobs: on RQ when REDIS_URL is set, otherwise in-process (same functions, no queue)."""
 import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import wraps
 
-from flask import current_app
+from flask import Flask, current_app, has_app_context
 from werkzeug.utils import import_string
 
+from .config import DEFAULT_QUEUE
+from .extensions import db
+
 log = logging.getLogger(__name__)
-QUEUE_NAME = "default"
+EMBEDDED_THREADS = 4
+
+_worker_app: Flask | None = None
+_executor_lock = threading.Lock()
+
+
+def queue_name() -> str:
+    return current_app.config.get("RQ_QUEUE") or DEFAULT_QUEUE
 
 
 def redis_connection():
-    """The Redis connection for RQ, or None in the embedded mode."""
+    """The app's Redis client for RQ (one pool per URL), or None in the embedded mode."""
     from redis import Redis
 
     url = current_app.config.get("REDIS_URL")
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5) if url else None
+    if not url:
+        return None
+    clients = current_app.extensions.setdefault("redis_clients", {})
+    if url not in clients:
+        clients[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    return clients[url]
 
 
 def enqueue(func_path: str, *args) -> None:
-    """Hand a job to RQ, or run it now when there is no Redis; never fail the caller's request."""
+    """Hand a job to RQ, or run it in-process when there is no Redis; never fail the caller."""
     conn = redis_connection()
     if conn is None:
-        try:
-            import_string(func_path)(*args)
-        except Exception:  # the job's own retry story (outbox) covers failures
-            log.exception("in-process job %s failed", func_path)
+        _run_embedded(func_path, args)
         return
     from rq import Queue
 
     try:
-        Queue(QUEUE_NAME, connection=conn).enqueue(func_path, *args)
-    except Exception:  # Redis down: work waits in the outbox and is re-enqueued later
+        Queue(queue_name(), connection=conn).enqueue(func_path, *args)
+    except Exception:  # Redis down: the work waits in the outbox and is re-enqueued later
         log.warning("could not enqueue %s; it will be picked up later", func_path, exc_info=True)
+
+
+def _run_embedded(func_path: str, args: tuple) -> None:
+    """Inline (tests) or on the app's small job thread pool, so requests do not wait on webhooks."""
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_INLINE"):
+        run_logged(func_path, *args)
+    else:
+        _executor(app).submit(run_in_app, app, func_path, *args)
+
+
+def _executor(app: Flask) -> ThreadPoolExecutor:
+    with _executor_lock:
+        if "jobs_executor" not in app.extensions:
+            app.extensions["jobs_executor"] = ThreadPoolExecutor(EMBEDDED_THREADS, thread_name_prefix="jobs")
+        return app.extensions["jobs_executor"]
+
+
+def run_logged(func_path: str, *args):
+    """Run a job by dotted path; a failure is logged, and the outbox or retry schedule covers it."""
+    try:
+        return import_string(func_path)(*args)
+    except Exception:
+        log.exception("in-process job %s failed", func_path)
+        return None
+
+
+def run_in_app(app: Flask, func_path: str, *args):
+    with app.app_context():
+        return run_logged(func_path, *args)
+
+
+def app_job(func):
+    """Run a job in a fresh app context: the caller's app, or the worker's (built once per process)."""
+    @wraps(func)
+    def run(*args, **kwargs):
+        app = current_app._get_current_object() if has_app_context() else worker_app()
+        with app.app_context():  # its own session, removed (and rolled back if need be) at the end
+            return func(*args, **kwargs)
+
+    return run
+
+
+def worker_app() -> Flask:
+    """The app a worker process runs jobs in: the one worker.py bound, or one built from the env."""
+    if _worker_app is None:
+        from . import create_app
+
+        bind_app(create_app())
+    return _worker_app
+
+
+def bind_app(app: Flask) -> None:
+    """Make `app` the worker's app; forked work horses drop inherited pooled DB connections."""
+    global _worker_app
+    if _worker_app is None:
+        os.register_at_fork(after_in_child=_forget_inherited_connections)
+    _worker_app = app
+
+
+def _forget_inherited_connections() -> None:
+    if _worker_app is not None:
+        with _worker_app.app_context():
+            for engine in db.engines.values():
+                engine.dispose(close=False)
+
+
+def init_app(app: Flask) -> None:
+    """Jobs run inline under TESTING; the embedded mode's timer starts with the first request."""
+    app.config.setdefault("JOBS_INLINE", app.testing)
+    if app.config.get("REDIS_URL") or app.testing or not app.config.get("EMBEDDED_SCHEDULER"):
+        return
+    from .embedded import EmbeddedScheduler
+    from .tasks import PERIODIC
+
+    scheduler = EmbeddedScheduler(app, PERIODIC)
+    app.extensions["embedded_scheduler"] = scheduler
+    app.before_request(scheduler.ensure_started)

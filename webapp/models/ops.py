@@ -1,4 +1,6 @@
 """Operational tables: the webhook outbox, webhook subscriptions and API idempotency keys."""
+from enum import StrEnum
+
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,7 +27,15 @@ class OutboxEvent(db.Model):
     audit_event: Mapped["AuditEvent"] = relationship()  # noqa: F821
 
 
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"      # waiting for its first or next attempt (next_attempt_at)
+    DELIVERED = "DELIVERED"  # the receiver answered 2xx
+    FAILED = "FAILED"        # gave up after the last attempt; an admin may redeliver
+
+
 class Webhook(db.Model):
+    """An admin-configured receiver of audit events, POSTed as signed JSON."""
+
     __tablename__ = "webhook"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,8 +46,14 @@ class Webhook(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
 
+    def wants(self, action: str) -> bool:
+        """An empty event filter means every action, including ones added later."""
+        return not self.events or action in self.events
+
 
 class WebhookDelivery(db.Model):
+    """One audit event on its way to one webhook: attempts, the last answer and the next try."""
+
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         UniqueConstraint("webhook_id", "audit_event_id"),
@@ -56,6 +72,7 @@ class WebhookDelivery(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
 
     webhook: Mapped[Webhook] = relationship()
+    audit_event: Mapped["AuditEvent"] = relationship()  # noqa: F821
 
 
 class IdempotencyRecord(db.Model):

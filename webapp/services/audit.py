@@ -2,6 +2,9 @@
 from ..extensions import db
 from ..models import AuditEvent, OutboxEvent, Ticket, User
 from ..timeutil import utcnow
+from .base import after_commit
+
+DISPATCH_JOB = "webapp.tasks.dispatch_outbox"
 
 
 def record(
@@ -14,7 +17,7 @@ def record(
     target: tuple[str, int] | None = None,
     at=None,
 ) -> AuditEvent:
-    """Add one audit event (actor None means the system) and the outbox row that ships it."""
+    """Add one audit event (actor None means the system) and the outbox row that ships it after commit."""
     event = AuditEvent(
         ticket=ticket,
         actor_id=actor.id if actor else None,
@@ -27,6 +30,7 @@ def record(
     )
     db.session.add(event)
     db.session.add(OutboxEvent(audit_event=event, created_at=event.created_at))
+    after_commit(DISPATCH_JOB)
     return event
 
 

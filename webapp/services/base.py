@@ -1,6 +1,7 @@
 """The transaction helpers every service shares: commit once, then run follow-up jobs."""
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -52,8 +53,10 @@ def rollback() -> None:
 
 
 def after_commit(func_path: str, *args) -> None:
-    """Queue a job (by dotted path) to be enqueued once the current transaction commits."""
-    db.session.info.setdefault(_JOBS, []).append((func_path, args))
+    """Queue a job (by dotted path) to be enqueued once the current transaction commits (once each)."""
+    jobs = db.session.info.setdefault(_JOBS, [])
+    if (func_path, args) not in jobs:
+        jobs.append((func_path, args))
 
 
 def _run_after_commit() -> None:
@@ -62,3 +65,14 @@ def _run_after_commit() -> None:
     jobs = db.session.info.pop(_JOBS, [])
     for func_path, args in jobs:
         enqueue(func_path, *args)
+
+
+def locked_batch(query: sa.Select, size: int) -> sa.CTE:
+    """The next `size` rows of `query` that no other transaction holds, locked for this one.
+
+    A materialized CTE, so PostgreSQL picks the batch once (an IN-subquery with LIMIT may be
+    re-run by the planner); SKIP LOCKED lets concurrent jobs take disjoint batches. SQLite has
+    no row locks: its single writer serialises these transactions instead.
+    """
+    picked = query.limit(size).with_for_update(skip_locked=True).cte("picked")
+    return picked.prefix_with("MATERIALIZED", dialect="postgresql")

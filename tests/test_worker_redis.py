@@ -1,0 +1,225 @@
+"""On real Redis: an RQ worker in burst mode runs the jobs, rq cron schedules them, and a Redis outage loses nothing.
+
+Needs TEST_REDIS_URL (CI: redis://127.0.0.1:6379/15); skipped without it, except under CI=true.
+Each test uses a queue of its own and removes its keys; nothing flushes the database.
+"""
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from redis import Redis
+from rq import Queue
+from rq.cron import CronScheduler
+
+import worker
+from webapp import jobs
+from webapp.extensions import db
+from webapp.models import (
+    AuditEvent, Category, CtiType, DeliveryStatus, Item, OutboxEvent, Role, Status, Ticket, User, WebhookDelivery,
+)
+from webapp.services import webhooks
+from webapp.tasks import PERIODIC
+from webapp.services.comments import add_comment
+from webapp.services.tickets import change_status
+from webapp.timeutil import utcnow
+
+from .conftest import CsrfClient, make_app
+from .factories import PASSWORD, Factories
+from .jobs_fixtures import (  # noqa: F401
+    closed_port_url, committed_app, committed_db, dispose, receiver, verify_signature,
+)
+
+pytestmark = pytest.mark.redis
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "redis-test-secret-0123456789"
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("TEST_REDIS_URL must be set in CI (e.g. redis://127.0.0.1:6379/15)")
+        pytest.skip("set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the RQ tests")
+    return url
+
+
+@pytest.fixture
+def queue_name(redis_url):
+    """A queue of this test's own; its keys are removed afterwards (never FLUSHDB)."""
+    name = f"test-{secrets.token_hex(6)}"
+    yield name
+    connection = Redis.from_url(redis_url)
+    queue = Queue(name, connection=connection)
+    for registry in (queue.finished_job_registry, queue.failed_job_registry):
+        for job_id in registry.get_job_ids():
+            connection.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
+    queue.delete(delete_jobs=True)
+    for key in connection.scan_iter(match=f"rq:*{name}*"):
+        connection.delete(key)
+    cron_names = [periodic.path for periodic in PERIODIC]  # left by CronScheduler.enqueue_jobs
+    connection.zrem("rq:cron_jobs", *cron_names)
+    connection.delete(*(f"rq:cron_job:{cron_name}:jobs" for cron_name in cron_names))
+    connection.close()
+
+
+@pytest.fixture
+def rq_app(committed_app, redis_url, queue_name):
+    return committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name)
+
+
+def run_burst(app) -> None:
+    """worker.py's worker, in burst mode: fork a work horse per job until the queue is empty."""
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.build_worker(app).work(burst=True)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def queued(app) -> int:
+    with app.app_context():
+        return Queue(jobs.queue_name(), connection=jobs.redis_connection()).count
+
+
+def test_worker_in_burst_mode_delivers_a_signed_event(rq_app, receiver):
+    with rq_app.app_context():
+        make = Factories()
+        admin, agent, cti = make.user(role=Role.ADMIN), make.user(), make.cti()
+        webhooks.create_webhook(admin, name="n8n", url=receiver.url, secret=SECRET, events=["create"])
+        ticket = make.ticket(actor=agent, cti=cti)
+        display_id = ticket.display_id
+    assert receiver.requests == []  # nothing ran in the web process: it was queued
+    assert queued(rq_app) >= 1
+    run_burst(rq_app)
+    [request] = receiver.requests
+    assert verify_signature(SECRET, request.headers, request.body)
+    assert request.json["ticket"]["displayId"] == display_id
+    assert queued(rq_app) == 0
+    with rq_app.app_context():
+        [status] = db.session.scalars(sa.select(WebhookDelivery.status)).all()
+        assert status == DeliveryStatus.DELIVERED
+
+
+def test_sweep_job_runs_on_the_worker(rq_app):
+    with rq_app.app_context():
+        make = Factories()
+        ticket = make.ticket()
+        change_status(ticket.creator, ticket, Status.RESOLVED)
+        ticket.resolved_at = utcnow() - timedelta(days=15)
+        db.session.commit()
+        ticket_id = ticket.id
+        jobs.enqueue("webapp.tasks.sweep")
+    run_burst(rq_app)
+    with rq_app.app_context():
+        assert db.session.get(Ticket, ticket_id).status == Status.CLOSED
+        event = db.session.scalars(sa.select(AuditEvent).filter_by(ticket_id=ticket_id, action="auto_close")).one()
+        assert event.actor_id is None
+
+
+def load_schedule(redis_url: str, queue_name: str, monkeypatch) -> CronScheduler:
+    """What `rq cron --url $REDIS_URL webapp.schedule` loads, with RQ_QUEUE set as for the worker."""
+    monkeypatch.setenv("RQ_QUEUE", queue_name)
+    scheduler = CronScheduler(connection=Redis.from_url(redis_url))
+    scheduler.load_config_from_file("webapp.schedule")
+    return scheduler
+
+
+def test_rq_cron_schedules_the_hourly_sweep_and_the_minutely_requeue(redis_url, queue_name, monkeypatch):
+    scheduled = {job.func_name: job for job in load_schedule(redis_url, queue_name, monkeypatch).get_jobs()}
+    assert set(scheduled) == {"webapp.tasks.sweep", "webapp.tasks.requeue_undelivered"}
+    assert (scheduled["webapp.tasks.sweep"].cron, scheduled["webapp.tasks.sweep"].queue_name) == ("0 * * * *", queue_name)
+    assert (scheduled["webapp.tasks.requeue_undelivered"].interval,
+            scheduled["webapp.tasks.requeue_undelivered"].queue_name) == (60, queue_name)
+
+
+def test_redis_down_then_up_loses_nothing(committed_app, redis_url, queue_name, receiver, monkeypatch):
+    app = committed_app(REDIS_URL=closed_port_url("redis", "/0"), RQ_QUEUE=queue_name)
+    with app.app_context():
+        make = Factories()
+        make.user("admin", role=Role.ADMIN)
+        agent_id, cti_ids = make.user().id, [row.id for row in make.cti()]
+    app.test_client_class = CsrfClient
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    response = client.post("/admin/webhooks/new", data={
+        "name": "n8n", "url": receiver.url, "secret": SECRET, "active": "on",
+    })
+    assert response.status_code == 303  # a web action succeeds with Redis down
+    with app.app_context():
+        agent = db.session.get(User, agent_id)
+        cti = [db.session.get(model, ident) for model, ident in zip((Category, CtiType, Item), cti_ids)]
+        ticket = make.ticket(actor=agent, cti=cti)
+        change_status(agent, ticket, Status.IN_PROGRESS)
+        add_comment(agent, ticket, "Still on it while Redis is away.")
+        audit_ids = sorted(db.session.scalars(sa.select(AuditEvent.id)))
+        since_webhook = sorted(db.session.scalars(
+            sa.select(AuditEvent.id).where(AuditEvent.id >= _webhook_created_event_id())))
+        assert _undispatched() == len(audit_ids)  # everything waits in the outbox
+    assert receiver.requests == [] and len(since_webhook) == 4
+
+    app.config["REDIS_URL"] = redis_url  # Redis is back: the cron's requeue job finds the backlog
+    load_schedule(redis_url, queue_name, monkeypatch).enqueue_jobs()  # interval jobs are due at once
+    run_burst(app)
+    with app.app_context():
+        assert _undispatched() == 0
+        statuses = set(db.session.scalars(sa.select(WebhookDelivery.status)))
+    delivered = sorted(int(r.headers["X-Ticketing-Event-Id"]) for r in receiver.requests)
+    assert delivered == since_webhook  # every event since the webhook existed, each exactly once
+    assert statuses == {DeliveryStatus.DELIVERED}
+    assert all(verify_signature(SECRET, r.headers, r.body) for r in receiver.requests)
+
+
+def _webhook_created_event_id() -> int:
+    return db.session.scalar(sa.select(AuditEvent.id).filter_by(action="webhook_create"))
+
+
+def _undispatched() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent).filter_by(dispatched_at=None))
+
+
+def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url, queue_name, receiver, tmp_path):
+    """`rq cron --url $REDIS_URL webapp.schedule` enqueues the requeue job; `python worker.py --burst` runs it."""
+    env = {**os.environ, "DATABASE_URL": committed_db, "SECRET_KEY": "process-test", "REDIS_URL": redis_url,
+           "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path)}
+    env.pop("TEST_DATABASE_URL", None)
+    app = make_app(committed_db, REDIS_URL=closed_port_url("redis", "/0"))  # the web process, Redis down
+    with app.app_context():
+        make = Factories()
+        webhooks.create_webhook(make.user(role=Role.ADMIN), name="n8n", url=receiver.url, secret=SECRET)
+        make.ticket()
+        owed = db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.id >= _webhook_created_event_id()))
+    dispose(app)
+    bin_dir = Path(sys.executable).parent
+    cron = subprocess.Popen([str(bin_dir / "rq"), "cron", "--url", redis_url, "webapp.schedule"], env=env,
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        connection = Redis.from_url(redis_url)
+        deadline = time.monotonic() + 20
+        while Queue(queue_name, connection=connection).count == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        cron.terminate()
+        cron.wait(10)
+    assert Queue(queue_name, connection=connection).count >= 1, cron.stderr.read().decode()
+    result = subprocess.run([sys.executable, "worker.py", "--burst"], env=env, cwd=ROOT, capture_output=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    assert len(receiver.wait_for(owed)) == owed == 3  # webhook_create, the ticket creator's user_create, create
+
+
+def test_worker_refuses_to_start_without_redis(committed_db, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", committed_db)
+    monkeypatch.setenv("SECRET_KEY", "worker-test")
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert worker.main(["--burst"]) == 2
+    assert "REDIS_URL is not set" in capsys.readouterr().err

@@ -1,0 +1,108 @@
+"""The auto-close sweep: RESOLVED tickets older than AUTO_CLOSE_DAYS are closed, audited as the system.
+
+Set-based and batched: per batch one guarded UPDATE … RETURNING closes the tickets, and INSERT … SELECT
+writes their audit and outbox rows in the same transaction. On PostgreSQL the batch is picked with
+FOR UPDATE SKIP LOCKED, so sweeps running at once split the work and close each ticket exactly once.
+"""
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..extensions import db
+from ..models import AuditEvent, OutboxEvent, Status, Ticket
+from ..timeutil import UTCDateTime, utcnow
+from .audit import DISPATCH_JOB
+from .base import after_commit, commit, locked_batch
+
+ACTION = "auto_close"
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class SweptTicket:
+    id: int
+    display_id: str
+    title: str
+    resolved_at: datetime
+
+
+def cutoff(as_of: datetime | None = None) -> datetime:
+    """Tickets resolved at or before this moment are due (exactly AUTO_CLOSE_DAYS counts as due)."""
+    return (as_of or utcnow()) - timedelta(days=current_app.config["AUTO_CLOSE_DAYS"])
+
+
+# Spelled as a literal so the planners can use the partial index ix_ticket_resolved_due.
+_RESOLVED = sa.literal_column(f"'{Status.RESOLVED.value}'")
+
+
+def _is_due(cut: datetime):
+    return sa.and_(Ticket.status == _RESOLVED, Ticket.resolved_at <= cut)
+
+
+def due_tickets(as_of: datetime | None = None, batch_size: int = BATCH_SIZE) -> Iterator[SweptTicket]:
+    """What a sweep at `as_of` would close, oldest resolution first, streamed (the dry run)."""
+    query = (
+        sa.select(Ticket.id, Ticket.display_id, Ticket.title, Ticket.resolved_at)
+        .where(_is_due(cutoff(as_of)))
+        .order_by(Ticket.resolved_at, Ticket.id)
+        .execution_options(yield_per=batch_size)
+    )
+    for row in db.session.execute(query):
+        yield SweptTicket(*row)
+
+
+def close_due(as_of: datetime | None = None, batch_size: int = BATCH_SIZE) -> Iterator[list[SweptTicket]]:
+    """Close every due ticket, one committed transaction per batch; yield each batch after its commit."""
+    cut = cutoff(as_of)
+    while batch := _close_batch(cut, batch_size):
+        yield batch
+
+
+def auto_close(as_of: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Run the sweep and say how many tickets it closed (idempotent: a second run closes none)."""
+    return sum(len(batch) for batch in close_due(as_of, batch_size))
+
+
+def _close_batch(cut: datetime, batch_size: int) -> list[SweptTicket]:
+    now = utcnow()
+    picked = locked_batch(sa.select(Ticket.id).where(_is_due(cut)).order_by(Ticket.resolved_at), batch_size)
+    closed = db.session.execute(
+        sa.update(Ticket)
+        .where(Ticket.id == picked.c.id, _is_due(cut))  # UPDATE … FROM picked, re-checked: guarded
+        .values(status=Status.CLOSED, closed_at=now, updated_at=now, version=Ticket.version + 1)
+        .returning(Ticket.id, Ticket.display_id, Ticket.title, Ticket.resolved_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not closed:
+        commit()
+        return []
+    ids = [row.id for row in closed]
+    audit_ids = _insert_audit_rows(ids, now)
+    db.session.execute(
+        sa.insert(OutboxEvent.__table__).from_select(
+            ["audit_event_id", "created_at"],
+            sa.select(AuditEvent.id, sa.literal(now, UTCDateTime())).where(AuditEvent.id.in_(audit_ids)),
+        )
+    )
+    after_commit(DISPATCH_JOB)
+    commit()
+    return sorted((SweptTicket(*row) for row in closed), key=lambda t: (t.resolved_at, t.id))
+
+
+def _insert_audit_rows(ticket_ids: list[int], now: datetime) -> list[int]:
+    """One `auto_close` event per closed ticket, actor NULL (the system), RESOLVED -> CLOSED."""
+    values = sa.select(
+        Ticket.id,
+        sa.null(),
+        sa.literal(ACTION),
+        sa.literal(Status.RESOLVED.value, sa.JSON()),
+        sa.literal(Status.CLOSED.value, sa.JSON()),
+        sa.literal(now, UTCDateTime()),
+    ).where(Ticket.id.in_(ticket_ids)).order_by(Ticket.id)
+    insert = sa.insert(AuditEvent.__table__).from_select(
+        ["ticket_id", "actor_id", "action", "before", "after", "created_at"], values
+    ).returning(AuditEvent.__table__.c.id)
+    return list(db.session.scalars(insert))

@@ -1,0 +1,182 @@
+"""Webhook subscriptions, administered by admins; changes are audited (never the secret itself)."""
+import secrets
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
+from ..timeutil import utcnow
+from . import audit
+from .base import after_commit, commit
+from .cti import _as_id
+from .delivery import DELIVER_JOB
+from .errors import FieldErrors, NotFound, ValidationError
+
+NAME_MAX = 80
+URL_MAX = 500
+SECRET_MIN, SECRET_MAX = 16, 128
+DELIVERIES_PAGE = 50
+
+# The actions a webhook can filter on; an empty filter means all of them, and any added later.
+EVENT_CHOICES = (
+    ("create", "Ticket created"),
+    ("status", "Status changed"),
+    ("assignee", "Assignee changed"),
+    ("severity", "Severity changed"),
+    ("reroute", "Rerouted (category › type › item)"),
+    ("title", "Title edited"),
+    ("overview", "Overview edited"),
+    ("comment_add", "Comment added"),
+    ("comment_delete", "Comment deleted"),
+    ("auto_close", "Auto-closed by the sweep"),
+    ("user_create", "User created"),
+    ("api_key_rotate", "API key rotated"),
+    ("webhook_create", "Webhook created"),
+    ("webhook_update", "Webhook changed"),
+)
+EVENT_NAMES = {name for name, _ in EVENT_CHOICES}
+
+
+def new_secret() -> str:
+    """A signing secret to offer on the new-webhook form."""
+    return secrets.token_urlsafe(32)
+
+
+def clean_name(value, current: Webhook | None = None) -> str:
+    name = " ".join(value.split()) if isinstance(value, str) else ""
+    if not name or len(name) > NAME_MAX:
+        raise ValidationError({"name": f"Give the webhook a name of 1–{NAME_MAX} characters."})
+    taken = db.session.scalar(sa.select(Webhook.id).where(sa.func.lower(Webhook.name) == name.lower()))
+    if taken is not None and (current is None or taken != current.id):
+        raise ValidationError({"name": f"A webhook named “{name}” already exists."})
+    return name
+
+
+def clean_url(value) -> str:
+    url = value.strip() if isinstance(value, str) else ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError({"url": "Give a full http:// or https:// URL, e.g. https://n8n.example.com/webhook/…"})
+    if len(url) > URL_MAX or parts.username or parts.password:
+        raise ValidationError({"url": f"Use a URL under {URL_MAX} characters, without a user or password in it."})
+    return url
+
+
+def clean_secret(value) -> str:
+    secret = value.strip() if isinstance(value, str) else ""
+    if not SECRET_MIN <= len(secret) <= SECRET_MAX:
+        raise ValidationError({"secret": f"Use a secret of {SECRET_MIN}–{SECRET_MAX} characters (the suggested one is fine)."})
+    return secret
+
+
+def clean_events(values) -> list[str]:
+    events = [values] if isinstance(values, str) else list(values or [])
+    unknown = [e for e in events if e not in EVENT_NAMES]
+    if unknown:
+        raise ValidationError({"events": f"Unknown event {unknown[0]!r}."})
+    return [name for name, _ in EVENT_CHOICES if name in events]  # stable order, no duplicates
+
+
+def _described(hook: Webhook) -> dict:
+    """How a webhook appears in the audit trail: everything but the secret."""
+    return {"name": hook.name, "url": hook.url, "events": list(hook.events), "active": hook.active}
+
+
+def create_webhook(actor: User, *, name, url, secret, events=(), active=True) -> Webhook:
+    errors = FieldErrors()
+    name = errors.check(clean_name, name)
+    url = errors.check(clean_url, url)
+    secret = errors.check(clean_secret, secret)
+    events = errors.check(clean_events, events)
+    errors.raise_if_any()
+    hook = Webhook(name=name, url=url, secret=secret, events=events, active=bool(active), created_at=utcnow())
+    db.session.add(hook)
+    db.session.flush()
+    audit.record(actor, "webhook_create", target=("webhook", hook.id), after=_described(hook))
+    commit()
+    return hook
+
+
+def update_webhook(actor: User, hook: Webhook, *, name, url, secret=None, events=(), active=True) -> Webhook:
+    """Change a webhook; a blank secret keeps the current one. Audited only if something changed."""
+    errors = FieldErrors()
+    name = errors.check(lambda v: clean_name(v, hook), name)
+    url = errors.check(clean_url, url)
+    secret = errors.check(clean_secret, secret) if secret and secret.strip() else hook.secret
+    events = errors.check(clean_events, events)
+    errors.raise_if_any()
+    before = _described(hook)
+    secret_changed = secret != hook.secret
+    hook.name, hook.url, hook.secret, hook.events, hook.active = name, url, secret, events, bool(active)
+    after = _described(hook)
+    if before == after and not secret_changed:
+        return hook
+    changed = [key for key in before if before[key] != after[key]]
+    audit.record(
+        actor, "webhook_update", target=("webhook", hook.id),
+        before={k: before[k] for k in changed},
+        after={**{k: after[k] for k in changed}, **({"secret": "changed"} if secret_changed else {})},
+    )
+    commit()
+    return hook
+
+
+def list_webhooks() -> list[Webhook]:
+    return list(db.session.scalars(sa.select(Webhook).order_by(sa.func.lower(Webhook.name))))
+
+
+def get_webhook(ref) -> Webhook:
+    ident = _as_id(ref)
+    hook = db.session.get(Webhook, ident) if ident is not None else None
+    if hook is None:
+        raise NotFound(f"No webhook {ref}.")
+    return hook
+
+
+def open_counts(webhook_id: int | None = None) -> dict[int, dict[str, int]]:
+    """Pending and failed deliveries per webhook (the status index answers this, not a table scan)."""
+    query = (
+        sa.select(WebhookDelivery.webhook_id, WebhookDelivery.status, sa.func.count())
+        .where(WebhookDelivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.FAILED]))
+        .group_by(WebhookDelivery.webhook_id, WebhookDelivery.status)
+    )
+    if webhook_id is not None:
+        query = query.where(WebhookDelivery.webhook_id == webhook_id)
+    counts: dict[int, dict[str, int]] = {}
+    for webhook_id, status, count in db.session.execute(query):
+        counts.setdefault(webhook_id, {})[status] = count
+    return counts
+
+
+def recent_deliveries(hook: Webhook, status=None, before_id=None, limit=DELIVERIES_PAGE) -> list[WebhookDelivery]:
+    """Newest first, a page at a time (`before_id` is the last id of the previous page)."""
+    query = (
+        sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)
+        .options(joinedload(WebhookDelivery.audit_event).joinedload(AuditEvent.ticket))
+        .order_by(WebhookDelivery.id.desc()).limit(limit)
+    )
+    if status in DeliveryStatus.__members__:
+        query = query.where(WebhookDelivery.status == status)
+    if (before := _as_id(before_id)) is not None:
+        query = query.where(WebhookDelivery.id < before)
+    return list(db.session.scalars(query))
+
+
+def get_delivery(hook: Webhook, ref) -> WebhookDelivery:
+    ident = _as_id(ref)
+    delivery = db.session.get(WebhookDelivery, ident) if ident is not None else None
+    if delivery is None or delivery.webhook_id != hook.id:
+        raise NotFound(f"No delivery {ref} for {hook.name}.")
+    return delivery
+
+
+def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again from scratch (a fresh set of attempts), e.g. after fixing the receiver."""
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = utcnow()
+    after_commit(DELIVER_JOB, delivery.id)
+    commit()
+    return delivery

@@ -1,0 +1,60 @@
+"""Job entry points for the RQ worker and the embedded mode: thin, idempotent calls into services."""
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .jobs import app_job, enqueue
+from .services import delivery, sweep as sweep_service
+
+log = logging.getLogger(__name__)
+
+
+@app_job
+def sweep() -> int:
+    """Hourly: close RESOLVED tickets older than AUTO_CLOSE_DAYS."""
+    closed = sweep_service.auto_close()
+    log.info("auto-close sweep closed %d ticket(s)", closed)
+    return closed
+
+
+@app_job
+def dispatch_outbox() -> int:
+    """After each commit with audit events: turn outbox rows into webhook deliveries."""
+    return delivery.dispatch_outbox()
+
+
+@app_job
+def deliver_webhook(delivery_id: int) -> str | None:
+    """One attempt at one delivery; the retry schedule lives in the row, not in the queue."""
+    status = delivery.deliver(delivery_id)
+    return status.value if status else None
+
+
+@app_job
+def requeue_undelivered() -> int:
+    """Every minute: re-enqueue what Redis lost or what is due for a retry (the outbox safety net)."""
+    undispatched, due = delivery.outstanding()
+    if undispatched:
+        enqueue("webapp.tasks.dispatch_outbox")
+    for delivery_id in due:
+        enqueue("webapp.tasks.deliver_webhook", delivery_id)
+    return len(due) + int(undispatched)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A periodic job: `cron` for `rq cron` when given, else every `every` seconds (the embedded timer always uses `every`)."""
+
+    func: Callable
+    every: int
+    cron: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.func.__module__}.{self.func.__name__}"
+
+
+PERIODIC = (
+    Periodic(sweep, every=3600, cron="0 * * * *"),
+    Periodic(requeue_undelivered, every=60),
+)
