@@ -19,10 +19,10 @@ def commit() -> None:
     try:
         db.session.commit()
     except StaleDataError as exc:
-        db.session.rollback()
+        rollback()
         raise Conflict("Someone else changed this ticket at the same time; reload and retry.") from exc
     except IntegrityError:
-        db.session.rollback()
+        rollback()  # also drops the jobs queued for the failed transaction
         raise
     _run_after_commit()
 

@@ -60,13 +60,16 @@ def delete_comment(actor: User, comment: Comment) -> None:
     commit()
 
 
+COMMENT_ORDER = (Comment.created_at, Comment.id)
+
+
+def visible_comments_query(ticket: Ticket):
+    """A ticket's comments that are not deleted, oldest first."""
+    return db.select(Comment).filter_by(ticket_id=ticket.id, deleted_at=None).order_by(*COMMENT_ORDER)
+
+
 def visible_comments(ticket: Ticket) -> list[Comment]:
-    query = (
-        db.select(Comment)
-        .filter_by(ticket_id=ticket.id, deleted_at=None)
-        .order_by(Comment.created_at, Comment.id)
-    )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(visible_comments_query(ticket)))
 
 
 def comment_count(ticket: Ticket) -> int:
