@@ -22,6 +22,12 @@ def spec_checker(_app) -> SpecChecker:
 DEFAULT = object()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(app):
+    """Rate-limit counters live in memory for the whole run; each test starts with full budgets."""
+    app.extensions["api_limiter"].reset()
+
+
 class ApiClient:
     """Sends what n8n would send (X-Api-Key, JSON, no cookies or CSRF) and checks every response."""
 

@@ -15,7 +15,7 @@ def _serializer() -> URLSafeSerializer:
 
 
 def encode_cursor(list_name: str, after: tuple) -> str:
-    values = [value.isoformat() if isinstance(value, datetime) else value for value in after]
+    values = [{"at": value.isoformat()} if isinstance(value, datetime) else value for value in after]
     return _serializer().dumps([list_name, values])
 
 
@@ -28,10 +28,7 @@ def decode_cursor(list_name: str, order) -> tuple | None:
         name, values = _serializer().loads(token)
         if name != list_name or len(values) != len(order):
             raise ValueError
-        return tuple(
-            datetime.fromisoformat(value) if column.type.python_type is datetime else value
-            for column, value in zip(order, values)
-        )
+        return tuple(datetime.fromisoformat(value["at"]) if isinstance(value, dict) else value for value in values)
     except (BadData, ValueError, TypeError):
         raise ValidationError({"cursor": "Unknown cursor; follow the `next` URL of the previous page."}) from None
 

@@ -4,6 +4,7 @@ import hashlib
 from flask import current_app, request
 from flask_limiter import Limiter
 
+from ..auth.access import API, policy_for
 from . import bp
 
 DEFAULT_LIMIT = "300 per minute"
@@ -23,6 +24,11 @@ def current_limit() -> str:
     return current_app.config.get("API_RATE_LIMIT") or DEFAULT_LIMIT
 
 
+def _not_key_authenticated() -> bool:
+    """The public docs are exempt: limits guard the routes an API key unlocks."""
+    return policy_for(request.endpoint) != API
+
+
 @bp.record_once
 def _init(state) -> None:
     """One limiter per app, bound when the blueprint is registered (before the access check runs)."""
@@ -38,6 +44,7 @@ def _init(state) -> None:
         key_prefix=KEY_PREFIX,
     )
     limiter.init_app(app)
+    limiter.request_filter(_not_key_authenticated)
     limiter.shared_limit(
         current_limit, scope="api",
         error_message="Too many requests for this API key; wait for the time in Retry-After, then retry.",
