@@ -51,7 +51,7 @@ def others(make, n8n_cti):
     _, other_type, other_item = make.cti("Network", "Firewall", "Rules")
     _, _, inactive = make.cti("TheWrightServer", "Automation", "Retired job", active=False)
     return {"other_type": other_type.id, "other_item": other_item.id, "inactive_item": inactive.id,
-            "retired_user": make.user(role=Role.AGENT, active=False).id}
+            "retired_user": make.user(role=Role.SERVICE, active=False).id}
 
 
 def _resolve(change: dict, others: dict) -> dict:

@@ -48,3 +48,38 @@ def test_rate_key_never_holds_the_api_key(app):
 
 def test_docs_are_not_rate_limited(client, tight_limit):
     assert all(client.get("/api/openapi.json").status_code == 200 for _ in range(5))
+
+
+@pytest.mark.redis
+def test_limits_are_kept_in_redis_when_configured(database_url, _app):
+    """Several web processes share one budget per key: the counters live in Redis."""
+    import os
+    import secrets
+
+    from redis import Redis
+
+    from ..conftest import make_app
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("set TEST_REDIS_URL to test Redis-backed rate limits")
+    prefix = f"ticketing-test-{secrets.token_hex(4)}"
+    settings = {"REDIS_URL": url, "RATELIMIT_KEY_PREFIX": prefix, "API_RATE_LIMIT": "2 per minute"}
+    first, second = make_app(database_url, **settings), make_app(database_url, **settings)
+    redis = Redis.from_url(url)
+    try:
+        statuses = [app.test_client().get("/api/me").status_code for app in (first, second, first)]
+        assert statuses == [401, 401, 429]
+        assert list(redis.scan_iter(match=f"*{prefix}*"))
+    finally:
+        for key in redis.scan_iter(match=f"*{prefix}*"):
+            redis.delete(key)
+
+
+def test_requests_still_served_when_redis_is_down(database_url, _app):
+    """Losing Redis must not take the API down: the limiter falls back to memory."""
+    from ..conftest import make_app
+
+    app = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0", API_RATE_LIMIT="2 per minute")
+    statuses = [app.test_client().get("/api/me").status_code for _ in range(3)]
+    assert 500 not in statuses and statuses[0] == 401

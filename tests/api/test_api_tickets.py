@@ -1,6 +1,8 @@
 """Creating, reading and changing tickets through the API, as n8n does."""
 from datetime import timedelta
 
+import pytest
+
 from webapp.extensions import db
 from webapp.models import AuditEvent, Role, Ticket
 from webapp.timeutil import utcnow
@@ -57,8 +59,9 @@ def test_get_ticket_by_display_id_or_internal_id(api, make, keys):
     assert by_display.get_json()["title"] == "Disk full"
 
 
-def test_unknown_ticket_is_404_in_the_error_shape(api):
-    response = api.get("/api/tickets/V000000000")
+@pytest.mark.parametrize("ref", ["V000000000", "0", "99999999999999999999", "V12", "²"])
+def test_unknown_ticket_is_404_in_the_error_shape(api, ref):
+    response = api.get(f"/api/tickets/{ref}")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
 

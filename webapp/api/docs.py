@@ -1,4 +1,6 @@
 """The OpenAPI document and a readable, server-rendered page generated from it."""
+import json
+
 from flask import jsonify, render_template
 
 from ..auth.access import PUBLIC, access
@@ -25,7 +27,23 @@ def api_docs():
         for method in METHODS:
             if method in item:
                 sections[item[method]["tags"][0]].append(_operation_view(spec, method, path, item[method]))
-    return render_template("api/docs.html", spec=spec, sections=sections)
+    schemas = [_schema_view(spec, name, schema) for name, schema in spec["components"]["schemas"].items()]
+    return render_template("api/docs.html", spec=spec, sections=sections, schemas=schemas)
+
+
+def _schema_view(spec: dict, name: str, schema: dict) -> dict:
+    """A body's fields; request bodies mark the required ones, responses the sometimes-missing ones."""
+    request = name.endswith(("Create", "Patch")) or not name
+    required = set(schema.get("required", []))
+    return {
+        "name": name, "description": schema.get("description", ""),
+        "fields": [
+            {"name": field, "type": type_label(spec, sub), "description": sub.get("description", ""),
+             "note": ("required" if field in required else "") if request else
+                     ("" if field in required else "optional")}
+            for field, sub in schema.get("properties", {}).items()
+        ],
+    }
 
 
 def _operation_view(spec: dict, method: str, path: str, operation: dict) -> dict:
@@ -39,18 +57,21 @@ def _operation_view(spec: dict, method: str, path: str, operation: dict) -> dict
              "type": type_label(spec, p["schema"]), "description": p.get("description", "")}
             for p in operation["parameters"]
         ],
-        "fields": [
-            {"name": name, "required": name in body_schema.get("required", []),
-             "type": type_label(spec, schema), "description": schema.get("description", "")}
-            for name, schema in body_schema["properties"].items()
-        ] if body_schema else [],
-        "example": (body_schema.get("examples") or [None])[0] if body_schema else None,
+        "body": _schema_name(body["content"]["application/json"]["schema"]) if body else None,
+        "fields": _schema_view(spec, "", body_schema)["fields"] if body_schema else [],
+        "example": _example(body_schema),
         "responses": [
             {"status": status, "description": response["description"],
              "schema": _schema_name(response.get("content", {}).get("application/json", {}).get("schema"))}
             for status, response in sorted(operation["responses"].items())
         ],
     }
+
+
+def _example(schema: dict | None) -> str | None:
+    """The schema's first example as indented JSON, keys in the documented order."""
+    examples = (schema or {}).get("examples")
+    return json.dumps(examples[0], indent=2, ensure_ascii=False) if examples else None
 
 
 def _resolve(spec: dict, schema: dict) -> dict:

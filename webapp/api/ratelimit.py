@@ -41,7 +41,7 @@ def _init(state) -> None:
         headers_enabled=True,
         swallow_errors=True,  # Redis down: serve unlimited rather than fail every request
         in_memory_fallback_enabled=True,
-        key_prefix=KEY_PREFIX,
+        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or KEY_PREFIX,
     )
     limiter.init_app(app)
     limiter.request_filter(_not_key_authenticated)
