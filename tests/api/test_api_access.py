@@ -31,29 +31,23 @@ def world(make, keys, n8n_cti, n8n_body):
     return {"category": category.id, "type": cti_type.id, "ticket": ticket, "body": n8n_body}
 
 
-def _call(api, world, kind, method, path, body):
+def _call(api, keys, world, kind, method, path, body):
     """Make the request as `kind`; a comment in the path is the caller's own (so it may delete it)."""
     from webapp.services.comments import add_comment
 
     comment = None
     if "{comment}" in path:
-        comment = add_comment(api.keys.user(kind) or api.keys.service, world["ticket"], f"by {kind}").id
+        comment = add_comment(keys.user(kind) or keys.service, world["ticket"], f"by {kind}").id
     path = path.format(comment=comment, ticket=world["ticket"].display_id,
                        category=world["category"], type=world["type"])
     body = world["body"] if body == "new ticket" else body
-    return api.as_key(api.keys.key(kind)).request(method, path, json=body)
-
-
-@pytest.fixture
-def caller(api, keys):
-    api.keys = keys
-    return api
+    return api.as_key(keys.key(kind)).request(method, path, json=body)
 
 
 @pytest.mark.parametrize("kind", REFUSED)
 @pytest.mark.parametrize(("method", "path", "body", "_ok"), ROUTES)
-def test_route_refuses_caller_without_valid_key(caller, world, kind, method, path, body, _ok):
-    response = _call(caller, world, kind, method, path, body)
+def test_route_refuses_caller_without_valid_key(api, keys, world, kind, method, path, body, _ok):
+    response = _call(api, keys, world, kind, method, path, body)
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "unauthorized"
     assert response.headers["WWW-Authenticate"].startswith("ApiKey")
@@ -61,8 +55,8 @@ def test_route_refuses_caller_without_valid_key(caller, world, kind, method, pat
 
 @pytest.mark.parametrize("kind", ALLOWED)
 @pytest.mark.parametrize(("method", "path", "body", "ok"), ROUTES)
-def test_route_serves_every_active_key(caller, world, kind, method, path, body, ok):
-    response = _call(caller, world, kind, method, path, body)
+def test_route_serves_every_active_key(api, keys, world, kind, method, path, body, ok):
+    response = _call(api, keys, world, kind, method, path, body)
     assert response.status_code == ok, response.get_json()
 
 
@@ -85,36 +79,36 @@ def test_only_docs_are_public_under_api(app):
     assert public == {"/api/openapi.json", "/api/docs"}
 
 
-def test_agent_cannot_delete_someone_elses_comment(caller, world, keys):
+def test_agent_cannot_delete_someone_elses_comment(api, world, keys):
     from webapp.services.comments import add_comment
 
     comment = add_comment(keys.service, world["ticket"], "robot note")
     path = f"/api/tickets/{world['ticket'].display_id}/comments/{comment.id}"
-    response = caller.as_key(keys.key("agent")).delete(path)
+    response = api.as_key(keys.key("agent")).delete(path)
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "forbidden"
-    assert caller.get(path).status_code == 200
+    assert api.get(path).status_code == 200
 
 
-def test_admin_may_delete_any_comment(caller, world, keys):
+def test_admin_may_delete_any_comment(api, world, keys):
     from webapp.services.comments import add_comment
 
     comment = add_comment(keys.service, world["ticket"], "robot note")
     path = f"/api/tickets/{world['ticket'].display_id}/comments/{comment.id}"
-    assert caller.as_key(keys.key("admin")).delete(path).status_code == 204
-    assert caller.get(path).status_code == 404
+    assert api.as_key(keys.key("admin")).delete(path).status_code == 204
+    assert api.get(path).status_code == 404
 
 
-def test_rotated_key_stops_working(caller, keys):
+def test_rotated_key_stops_working(api, keys):
     from webapp.services.users import rotate_api_key
 
     old = keys.key("service")
     new = rotate_api_key(None, keys.service)
-    assert caller.as_key(old).get("/api/me").status_code == 401
-    assert caller.as_key(new).get("/api/me").get_json()["username"] == "goddard"
+    assert api.as_key(old).get("/api/me").status_code == 401
+    assert api.as_key(new).get("/api/me").get_json()["username"] == "goddard"
 
 
-def test_me_names_the_key_owner(caller, keys):
-    body = caller.get("/api/me").get_json()
+def test_me_names_the_key_owner(api, keys):
+    body = api.get("/api/me").get_json()
     assert body == {"id": str(keys.service.id), "username": "goddard", "displayName": "Goddard",
                     "role": "SERVICE", "active": True}

@@ -142,6 +142,13 @@ def test_filter_updated_since(api, make, keys):
     assert len(api.get(f"/api/tickets?updatedSince={naive}").get_json()["items"]) == 1
 
 
+def test_filter_by_dedup_key_finds_a_monitors_ticket(api, n8n_body):
+    created = api.post("/api/tickets", json={**n8n_body, "dedupKey": "plex-down"}).get_json()
+    api.post("/api/tickets", json={**n8n_body, "dedupKey": "other"})
+    items = api.get("/api/tickets?dedupKey=plex-down&status=OPEN,IN_PROGRESS").get_json()["items"]
+    assert [item["id"] for item in items] == [created["id"]]
+
+
 def test_comments_list_pages_and_hides_deleted(api, make, keys):
     from webapp.services.comments import add_comment, delete_comment
 

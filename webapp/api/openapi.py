@@ -84,6 +84,8 @@ PATHS = {
                 _query("assigneeId", {"type": "string"}, "Only tickets assigned to this user id; `none`: unassigned."),
                 _query("updatedSince", {"type": "string", "format": "date-time"},
                        "Only tickets changed at or after this time (ISO 8601; no zone means UTC)."),
+                _query("dedupKey", {"type": "string"},
+                       "Only tickets with this dedupKey, e.g. to resolve a monitor's ticket once it recovers."),
                 *PAGING,
             ],
             description="Paged by a keyset cursor: tickets created while you page never make another "

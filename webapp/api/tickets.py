@@ -63,6 +63,7 @@ def _list_filters() -> dict:
         "severities": [errors.check(clean_severity, value) for value in query_list("severity")],
         "category_id": errors.check(query_id, "categoryId"),
         "updated_since": errors.check(query_datetime, "updatedSince"),
+        "dedup_key": errors.check(query_text, "dedupKey"),
     }
     assignee = query_text("assigneeId")
     if assignee is not None and assignee.strip().lower() == UNASSIGNED:

@@ -14,7 +14,7 @@ UNASSIGNED = "none"
 
 def ticket_list_query(
     *, statuses=(), severities=(), category_id: int | None = None, assignee_id=None,
-    updated_since: datetime | None = None,
+    updated_since: datetime | None = None, dedup_key: str | None = None,
 ):
     """Tickets matching every given filter (assignee_id=UNASSIGNED: nobody's), in queue order."""
     query = db.select(Ticket)
@@ -30,6 +30,8 @@ def ticket_list_query(
         query = query.where(Ticket.assignee_id == assignee_id)
     if updated_since is not None:
         query = query.where(Ticket.updated_at >= updated_since)
+    if dedup_key is not None:
+        query = query.where(Ticket.dedup_key == dedup_key)
     return query.order_by(*QUEUE_ORDER)
 
 
