@@ -79,5 +79,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
+    """IMMEDIATE: take the write lock up front, so concurrent writers wait their turn (busy_timeout)
+    instead of failing with "database is locked" when a read-then-write transaction upgrades."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -150,3 +150,27 @@ def test_nothing_is_created_by_a_refused_create(api, n8n_body):
     before = ticket_count()
     assert api.post("/api/tickets", json={**n8n_body, "severity": 0}).status_code == 422
     assert ticket_count() == before
+
+
+def test_comments_do_not_make_an_earlier_read_stale(api, make, keys):
+    """A comment is its own resource: it bumps updatedAt, not the ticket's version."""
+    ticket = make.ticket(actor=keys.service)
+    path = f"/api/tickets/{ticket.display_id}"
+    read = api.get(path).get_json()
+    api.post(f"{path}/comments", json={"body": "meanwhile"})
+    after = api.get(path).get_json()
+    assert after["version"] == read["version"] and after["updatedAt"] > read["updatedAt"]
+    assert api.patch(path, json={"severity": 1, "version": read["version"]}).status_code == 200
+
+
+def test_change_by_another_writer_during_a_multi_field_edit_is_a_conflict(make, keys):
+    """The version moves on between our read and our write: 409 Conflict, not a crash."""
+    from webapp.services import Conflict
+    from webapp.services.tickets import update_ticket
+
+    ticket = make.ticket(actor=keys.service, title="Before")
+    db.session.execute(db.text("UPDATE ticket SET version = version + 1 WHERE id = :id"), {"id": ticket.id})
+    with pytest.raises(Conflict):
+        update_ticket(keys.service, ticket, {"title": "Mine", "severity": 1})
+    db.session.expire_all()
+    assert ticket.title == "Before"
