@@ -86,3 +86,36 @@ def test_simultaneous_monitor_reports_open_one_ticket(committed):
     ticket_id = int(results[0][1]["id"])
     assert _count(app, Ticket, dedup_key="race-flap") == 1
     assert _count(app, Comment, ticket_id=ticket_id) == THREADS - 1
+
+
+def test_paging_while_other_threads_create_tickets(committed):
+    app, key, body = committed
+    client, headers = app.test_client(), {"X-Api-Key": key}
+    for severity in (1, 2, 3, 4, 5, 3, 2):
+        assert client.post("/api/tickets", json={**body, "title": "Before", "severity": severity},
+                           headers=headers).status_code == 201
+    before = {t["id"] for t in client.get("/api/tickets?limit=100", headers=headers).get_json()["items"]}
+    stop = threading.Event()
+
+    def file_tickets(severity):
+        writer = app.test_client()
+        for _ in range(10):
+            if stop.is_set():
+                return
+            writer.post("/api/tickets", json={**body, "title": "During", "severity": severity}, headers=headers)
+
+    writers = [threading.Thread(target=file_tickets, args=(s,)) for s in (1, 5)]
+    for writer in writers:
+        writer.start()
+    seen, url = [], "/api/tickets?limit=3"
+    try:
+        while url:
+            page = client.get(url, headers=headers).get_json()
+            seen += [t["id"] for t in page["items"]]
+            url = page["next"]
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join(timeout=30)
+    assert len(seen) == len(set(seen)), "a ticket was repeated across pages"
+    assert before <= set(seen), "a ticket that existed before paging began was skipped"
