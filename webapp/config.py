@@ -57,6 +57,7 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 1024 * 1024),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT") or "300 per minute",
         "WTF_CSRF_TIME_LIMIT": None,
         "PREFERRED_URL_SCHEME": env.get("PREFERRED_URL_SCHEME") or ("http" if embedded else "https"),
         "INSTANCE_PATH": str(instance),

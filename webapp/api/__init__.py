@@ -1,6 +1,6 @@
-"""The JSON API for automation, authenticated by X-Api-Key."""
+"""The JSON API for automation, authenticated by X-Api-Key (see docs at /api/docs)."""
 from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import comments, cti, docs, errors, ratelimit, tickets, users  # noqa: E402,F401

@@ -46,3 +46,11 @@ def cti_ref(ticket: Ticket) -> dict:
         "itemId": ticket.item_id,
         "path": ticket.cti_path,
     }
+
+
+AUDIT_ORDER = (AuditEvent.id,)
+
+
+def ticket_history_query(ticket: Ticket):
+    """A ticket's audit events in the order they happened."""
+    return db.select(AuditEvent).filter_by(ticket_id=ticket.id).order_by(*AUDIT_ORDER)

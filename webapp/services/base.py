@@ -13,19 +13,21 @@ _JOBS = "after_commit_jobs"
 
 
 def commit() -> None:
-    """End a service action: commit (unless inside `transaction()`), then run queued jobs."""
-    if db.session.info.get(_DEFER):
-        db.session.flush()
-        return
+    """End a service action: commit (unless inside `transaction()`, then only flush), then run queued jobs."""
+    deferred = db.session.info.get(_DEFER)
     try:
-        db.session.commit()
-    except StaleDataError as exc:
-        db.session.rollback()
+        if deferred:
+            db.session.flush()
+        else:
+            db.session.commit()
+    except StaleDataError as exc:  # at flush too: a concurrent writer moved the version on
+        rollback()
         raise Conflict("Someone else changed this ticket at the same time; reload and retry.") from exc
     except IntegrityError:
-        db.session.rollback()
+        rollback()  # also drops the jobs queued for the failed transaction
         raise
-    _run_after_commit()
+    if not deferred:
+        _run_after_commit()
 
 
 @contextmanager

@@ -1,4 +1,6 @@
 """Comment actions; a deleted comment keeps its body in the audit trail."""
+from sqlalchemy.orm.attributes import set_committed_value
+
 from ..extensions import db
 from ..models import Comment, Ticket, User
 from ..timeutil import utcnow
@@ -18,12 +20,22 @@ def clean_body(value) -> str:
     return value.strip()
 
 
+def touch_ticket(ticket: Ticket, now) -> None:
+    """Move the ticket's updated_at but not its version: comments never conflict with each other
+    or with an edit of the ticket's fields made from an earlier read."""
+    db.session.execute(
+        db.update(Ticket).where(Ticket.id == ticket.id).values(updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    set_committed_value(ticket, "updated_at", now)
+
+
 def add_comment(actor: User, ticket: Ticket, body) -> Comment:
     body = clean_body(body)
     now = utcnow()
     comment = Comment(ticket=ticket, author=actor, body=body, created_at=now)
     db.session.add(comment)
-    ticket.updated_at = now
+    touch_ticket(ticket, now)
     db.session.flush()
     audit.record(actor, "comment_add", ticket=ticket, after={"commentId": comment.id, "body": body}, at=now)
     commit()
@@ -52,7 +64,7 @@ def delete_comment(actor: User, comment: Comment) -> None:
     now = utcnow()
     comment.deleted_at = now
     comment.deleted_by_id = actor.id
-    comment.ticket.updated_at = now
+    touch_ticket(comment.ticket, now)
     audit.record(
         actor, "comment_delete", ticket=comment.ticket, at=now,
         before={"commentId": comment.id, "body": comment.body, "author": audit.user_ref(comment.author)},
@@ -60,13 +72,16 @@ def delete_comment(actor: User, comment: Comment) -> None:
     commit()
 
 
+COMMENT_ORDER = (Comment.created_at, Comment.id)
+
+
+def visible_comments_query(ticket: Ticket):
+    """A ticket's comments that are not deleted, oldest first."""
+    return db.select(Comment).filter_by(ticket_id=ticket.id, deleted_at=None).order_by(*COMMENT_ORDER)
+
+
 def visible_comments(ticket: Ticket) -> list[Comment]:
-    query = (
-        db.select(Comment)
-        .filter_by(ticket_id=ticket.id, deleted_at=None)
-        .order_by(Comment.created_at, Comment.id)
-    )
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(visible_comments_query(ticket)))
 
 
 def comment_count(ticket: Ticket) -> int:

@@ -4,14 +4,17 @@ from ..models import Category, CtiType, Item
 from .errors import ValidationError
 
 
+MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
+
+
 def _as_id(value) -> int | None:
-    """Accept 7 or "7"; anything else is not an id."""
+    """Accept 7 or "7"; anything else (or anything no row can have) is not an id."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and 0 < value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
     return None
 
 
@@ -45,20 +48,47 @@ def _load(model, raw_id, field: str, errors: dict):
     return entry
 
 
+CATEGORY_ORDER = (Category.name, Category.id)
+TYPE_ORDER = (CtiType.name, CtiType.id)
+ITEM_ORDER = (Item.name, Item.id)
+
+
+def categories_query(*, include_inactive: bool = False):
+    """Categories by name; only those open for new tickets unless `include_inactive`."""
+    query = db.select(Category).order_by(*CATEGORY_ORDER)
+    return query if include_inactive else query.filter_by(active=True)
+
+
+def types_query(category_id, *, include_inactive: bool = False):
+    query = db.select(CtiType).filter_by(category_id=_as_id(category_id)).order_by(*TYPE_ORDER)
+    return query if include_inactive else query.filter_by(active=True)
+
+
+def items_query(type_id, *, include_inactive: bool = False):
+    query = db.select(Item).filter_by(type_id=_as_id(type_id)).order_by(*ITEM_ORDER)
+    return query if include_inactive else query.filter_by(active=True)
+
+
 def active_categories() -> list[Category]:
-    return list(db.session.scalars(db.select(Category).filter_by(active=True).order_by(Category.name)))
+    return list(db.session.scalars(categories_query()))
 
 
 def active_types(category_id) -> list[CtiType]:
-    ident = _as_id(category_id)
-    if ident is None:
+    if _as_id(category_id) is None:
         return []
-    query = db.select(CtiType).filter_by(category_id=ident, active=True).order_by(CtiType.name)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(types_query(category_id)))
 
 
 def active_items(type_id) -> list[Item]:
-    ident = _as_id(type_id)
-    if ident is None:
+    if _as_id(type_id) is None:
         return []
-    return list(db.session.scalars(db.select(Item).filter_by(type_id=ident, active=True).order_by(Item.name)))
+    return list(db.session.scalars(items_query(type_id)))
+
+
+def existing_entry(model, raw_id, field: str):
+    """The category, type or item with this id (inactive ones too), or a field error naming `field`."""
+    errors: dict[str, str] = {}
+    entry = _load(model, raw_id, field, errors)
+    if errors:
+        raise ValidationError(errors)
+    return entry

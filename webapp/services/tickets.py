@@ -8,6 +8,7 @@ from ..models import ACTIVE_STATUSES, Status, Ticket, User
 from ..timeutil import utcnow
 from . import audit
 from .base import commit
+from .comments import BODY_MAX, add_comment
 from .cti import _as_id, resolve_cti
 from .errors import Conflict, FieldErrors, NotFound, ValidationError
 
@@ -15,6 +16,7 @@ TITLE_MAX = 200
 OVERVIEW_MAX = 50_000
 DEDUP_KEY_MAX = 255
 DISPLAY_ID_ATTEMPTS = 8
+DEDUP_ATTEMPTS = 3
 
 # Which status may follow which. CLOSED is final: a closed problem gets a new ticket.
 TRANSITIONS = {
@@ -88,27 +90,52 @@ def clean_status(value) -> Status:
         raise ValidationError({"status": f"Unknown status {value!r}; use one of {known}."}) from None
 
 
+class DuplicateOpenTicket(Conflict):
+    """Another open ticket holds this dedup key (two creates raced for it)."""
+
+
+def clean_dedup_key(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= DEDUP_KEY_MAX:
+        raise ValidationError({"dedup_key": f"The dedup key must be text of 1 to {DEDUP_KEY_MAX} characters."})
+    return value
+
+
+def _clean_new_ticket(
+    *, title, severity, category_id, type_id, item_id, overview="", assignee_id=None, dedup_key=None,
+) -> dict:
+    """Check every field of a new ticket at once, reporting each bad one."""
+    errors = FieldErrors()
+    fields = {
+        "title": errors.check(clean_title, title),
+        "overview": errors.check(clean_overview, overview),
+        "severity": errors.check(clean_severity, severity),
+        "assignee": errors.check(clean_assignee, assignee_id),
+        "dedup_key": errors.check(clean_dedup_key, dedup_key),
+    }
+    cti = errors.check(lambda ids: resolve_cti(*ids), (category_id, type_id, item_id))
+    errors.raise_if_any()
+    fields["category"], fields["type"], fields["item"] = cti
+    return fields
+
+
 def create_ticket(
     actor: User, *, title, overview="", severity, category_id, type_id, item_id,
     assignee_id=None, dedup_key=None,
 ) -> Ticket:
     """Open a ticket with every field checked, and its `create` audit event."""
-    errors = FieldErrors()
-    title = errors.check(clean_title, title)
-    overview = errors.check(clean_overview, overview)
-    severity = errors.check(clean_severity, severity)
-    assignee = errors.check(clean_assignee, assignee_id)
-    cti = errors.check(lambda ids: resolve_cti(*ids), (category_id, type_id, item_id))
-    if dedup_key is not None and (not isinstance(dedup_key, str) or not 0 < len(dedup_key) <= DEDUP_KEY_MAX):
-        errors.add("dedup_key", f"The dedup key must be text of 1 to {DEDUP_KEY_MAX} characters.")
-    errors.raise_if_any()
-    category, cti_type, item = cti
-    now = utcnow()
-    ticket = Ticket(
-        title=title, overview=overview, severity=severity, status=Status.OPEN,
-        category=category, type=cti_type, item=item, assignee=assignee, creator=actor,
-        dedup_key=dedup_key, created_at=now, updated_at=now,
+    fields = _clean_new_ticket(
+        title=title, overview=overview, severity=severity, category_id=category_id,
+        type_id=type_id, item_id=item_id, assignee_id=assignee_id, dedup_key=dedup_key,
     )
+    return _open_ticket(actor, fields)
+
+
+def _open_ticket(actor: User, fields: dict) -> Ticket:
+    now = utcnow()
+    title, severity, assignee = fields["title"], fields["severity"], fields["assignee"]
+    ticket = Ticket(**fields, status=Status.OPEN, creator=actor, created_at=now, updated_at=now)
     _insert_with_unique_display_id(ticket)
     audit.record(actor, "create", ticket=ticket, at=now, after={
         "title": title, "severity": severity, "status": Status.OPEN.value,
@@ -116,6 +143,40 @@ def create_ticket(
     })
     commit()
     return ticket
+
+
+def open_ticket_with_dedup_key(dedup_key: str) -> Ticket | None:
+    """The OPEN or IN_PROGRESS ticket holding this dedup key (at most one: a partial unique index)."""
+    query = db.select(Ticket).where(Ticket.dedup_key == dedup_key, Ticket.status.in_(ACTIVE_STATUSES))
+    return db.session.scalar(query)
+
+
+def create_or_dedup(actor: User, *, dedup_key=None, **fields) -> tuple[Ticket, bool]:
+    """Open a ticket, unless one with the same dedup key is still open: then note the recurrence on it.
+
+    PagerDuty's dedup_key semantics: monitors may report the same problem every minute and
+    get one ticket until someone resolves it. Returns (ticket, deduplicated).
+    """
+    cleaned = _clean_new_ticket(dedup_key=dedup_key, **fields)
+    if cleaned["dedup_key"] is None:
+        return _open_ticket(actor, cleaned), False
+    for _ in range(DEDUP_ATTEMPTS):
+        existing = open_ticket_with_dedup_key(cleaned["dedup_key"])
+        if existing is not None:
+            add_comment(actor, existing, _recurrence_note(cleaned))
+            return existing, True
+        try:
+            return _open_ticket(actor, cleaned), False
+        except DuplicateOpenTicket:
+            continue  # a concurrent create took the key first: note the recurrence on its ticket
+    raise Conflict("Another request is creating a ticket with this dedup key; please retry.")
+
+
+def _recurrence_note(fields: dict) -> str:
+    note = f"**Occurred again:** {fields['title']}"
+    if fields["overview"]:
+        note += "\n\n" + fields["overview"]
+    return note[:BODY_MAX]
 
 
 def _insert_with_unique_display_id(ticket: Ticket) -> None:
@@ -130,7 +191,7 @@ def _insert_with_unique_display_id(ticket: Ticket) -> None:
         except IntegrityError:
             taken = db.session.scalar(db.select(Ticket.id).filter_by(display_id=ticket.display_id))
             if taken is None:
-                raise Conflict("An open ticket already uses this dedup key.") from None
+                raise DuplicateOpenTicket("An open ticket already uses this dedup key.") from None
     raise Conflict("Could not allocate a ticket ID; please retry.")
 
 

@@ -39,6 +39,17 @@ def clean_password(value) -> str:
     return value
 
 
+USER_ORDER = (User.username, User.id)
+
+
+def users_query(*, include_inactive: bool = False, username=None):
+    """People and service accounts by username; active ones unless `include_inactive`."""
+    query = db.select(User).order_by(*USER_ORDER)
+    if username is not None:
+        query = query.filter_by(username=username.strip().lower())
+    return query if include_inactive else query.filter_by(active=True)
+
+
 def find_user(username: str) -> User | None:
     return db.session.scalar(db.select(User).filter_by(username=(username or "").strip().lower()))
 

@@ -1,0 +1,114 @@
+"""Every API route against every kind of caller: no key, a wrong key, a deactivated key, and
+the keys of a service account, an agent and an admin."""
+import pytest
+
+from webapp.auth.access import API
+
+ROUTES = [
+    ("GET", "/api/me", None, 200),
+    ("GET", "/api/users", None, 200),
+    ("GET", "/api/cti/categories", None, 200),
+    ("GET", "/api/cti/types?categoryId={category}", None, 200),
+    ("GET", "/api/cti/items?typeId={type}", None, 200),
+    ("GET", "/api/tickets", None, 200),
+    ("POST", "/api/tickets", "new ticket", 201),
+    ("GET", "/api/tickets/{ticket}", None, 200),
+    ("PATCH", "/api/tickets/{ticket}", {"severity": 2}, 200),
+    ("GET", "/api/tickets/{ticket}/comments", None, 200),
+    ("POST", "/api/tickets/{ticket}/comments", {"body": "Looking into it."}, 201),
+    ("GET", "/api/tickets/{ticket}/comments/{comment}", None, 200),
+    ("DELETE", "/api/tickets/{ticket}/comments/{comment}", None, 204),
+    ("GET", "/api/tickets/{ticket}/audit", None, 200),
+]
+REFUSED = ["none", "wrong", "deactivated"]
+ALLOWED = ["service", "agent", "admin"]
+
+
+@pytest.fixture
+def world(make, keys, n8n_cti, n8n_body):
+    category, cti_type, _ = n8n_cti
+    ticket = make.ticket(actor=keys.service, cti=n8n_cti)
+    return {"category": category.id, "type": cti_type.id, "ticket": ticket, "body": n8n_body}
+
+
+def _call(api, keys, world, kind, method, path, body):
+    """Make the request as `kind`; a comment in the path is the caller's own (so it may delete it)."""
+    from webapp.services.comments import add_comment
+
+    comment = None
+    if "{comment}" in path:
+        comment = add_comment(keys.user(kind) or keys.service, world["ticket"], f"by {kind}").id
+    path = path.format(comment=comment, ticket=world["ticket"].display_id,
+                       category=world["category"], type=world["type"])
+    body = world["body"] if body == "new ticket" else body
+    return api.as_key(keys.key(kind)).request(method, path, json=body)
+
+
+@pytest.mark.parametrize("kind", REFUSED)
+@pytest.mark.parametrize(("method", "path", "body", "_ok"), ROUTES)
+def test_route_refuses_caller_without_valid_key(api, keys, world, kind, method, path, body, _ok):
+    response = _call(api, keys, world, kind, method, path, body)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("ApiKey")
+
+
+@pytest.mark.parametrize("kind", ALLOWED)
+@pytest.mark.parametrize(("method", "path", "body", "ok"), ROUTES)
+def test_route_serves_every_active_key(api, keys, world, kind, method, path, body, ok):
+    response = _call(api, keys, world, kind, method, path, body)
+    assert response.status_code == ok, response.get_json()
+
+
+def test_every_api_route_is_in_the_access_table(app):
+    """A new route cannot skip this matrix: each API-key route must be listed above."""
+    listed = {(method, path.split("?")[0]) for method, path, _, _ in ROUTES}
+    served = {
+        (method, rule.rule.replace("<ref>", "{ticket}").replace("<comment_id>", "{comment}"))
+        for rule in app.url_map.iter_rules()
+        if getattr(app.view_functions[rule.endpoint], "access_policy", None) == API
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert served == listed
+
+
+def test_only_docs_are_public_under_api(app):
+    public = {rule.rule for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/")
+              and getattr(app.view_functions[rule.endpoint], "access_policy", None) != API}
+    assert public == {"/api/openapi.json", "/api/docs"}
+
+
+def test_agent_cannot_delete_someone_elses_comment(api, world, keys):
+    from webapp.services.comments import add_comment
+
+    comment = add_comment(keys.service, world["ticket"], "robot note")
+    path = f"/api/tickets/{world['ticket'].display_id}/comments/{comment.id}"
+    response = api.as_key(keys.key("agent")).delete(path)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "forbidden"
+    assert api.get(path).status_code == 200
+
+
+def test_admin_may_delete_any_comment(api, world, keys):
+    from webapp.services.comments import add_comment
+
+    comment = add_comment(keys.service, world["ticket"], "robot note")
+    path = f"/api/tickets/{world['ticket'].display_id}/comments/{comment.id}"
+    assert api.as_key(keys.key("admin")).delete(path).status_code == 204
+    assert api.get(path).status_code == 404
+
+
+def test_rotated_key_stops_working(api, keys):
+    from webapp.services.users import rotate_api_key
+
+    old = keys.key("service")
+    new = rotate_api_key(None, keys.service)
+    assert api.as_key(old).get("/api/me").status_code == 401
+    assert api.as_key(new).get("/api/me").get_json()["username"] == "goddard"
+
+
+def test_me_names_the_key_owner(api, keys):
+    body = api.get("/api/me").get_json()
+    assert body == {"id": str(keys.service.id), "username": "goddard", "displayName": "Goddard",
+                    "role": "SERVICE", "active": True}

@@ -1,0 +1,186 @@
+"""The OpenAPI 3.1 description of the API, kept true by tests that validate real responses against it."""
+from functools import cache
+
+from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
+from .parsing import LIMIT_DEFAULT, LIMIT_MAX
+
+ERRORS = {
+    "400": "The body is not valid JSON, or not a JSON object.",
+    "401": "Missing, unknown, revoked or deactivated X-Api-Key.",
+    "403": "Your role may not do this.",
+    "404": "No such ticket or comment.",
+    "409": "Conflict: the ticket changed since the version you sent, or a concurrent request won.",
+    "413": "The body is larger than the server accepts.",
+    "415": "The body is not sent as application/json.",
+    "422": "Invalid input; `fields` names each bad field.",
+    "429": "Too many requests for this key; retry after `Retry-After` seconds.",
+}
+RATE_HEADERS = {
+    "X-RateLimit-Limit": {"schema": {"type": "string"}, "description": "Requests allowed per window."},
+    "X-RateLimit-Remaining": {"schema": {"type": "string"}, "description": "Requests left in this window."},
+    "X-RateLimit-Reset": {"schema": {"type": "string"}, "description": "When the window resets (Unix time)."},
+}
+BODY_ERRORS = ("400", "413", "415", "422")
+TICKET_REF = {
+    "name": "ref", "in": "path", "required": True, "schema": {"type": "string"},
+    "description": "The display id (V#########) or the internal id.", "example": "V325813929",
+}
+COMMENT_ID = {"name": "commentId", "in": "path", "required": True, "schema": {"type": "string"}}
+PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX},
+     "description": f"Page size (default {LIMIT_DEFAULT})."},
+    {"name": "cursor", "in": "query", "schema": {"type": "string"},
+     "description": "Opaque; taken from the previous page's `next` URL."},
+]
+INCLUDE_INACTIVE = {
+    "name": "includeInactive", "in": "query", "schema": {"type": "boolean"},
+    "description": "Also list deactivated entries (default false).",
+}
+
+
+def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _operation(op_id, tag, summary, success: dict, errors=(), params=(), body=None, description=""):
+    responses = {code: {"description": text, **_json(ref("Error"))} for code, text in ERRORS.items()
+                 if code in {"401", "429", *errors}}
+    responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}}
+    responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+    for response in success.values():
+        response.setdefault("headers", {}).update(RATE_HEADERS)
+    operation = {
+        "operationId": op_id, "tags": [tag], "summary": summary, "description": description,
+        "parameters": list(params), "responses": {**success, **responses},
+    }
+    if body:
+        operation["requestBody"] = {"required": True, **_json(ref(body))}
+    return operation
+
+
+def _ok(schema: str, description: str, status: str = "200", headers: dict | None = None) -> dict:
+    return {status: {"description": description, "headers": dict(headers or {}), **_json(ref(schema))}}
+
+
+ETAG = {"ETag": {"schema": {"type": "string"}, "description": 'The ticket\'s version, e.g. "3", for If-Match.'}}
+LOCATION = {"Location": {"schema": {"type": "string", "format": "uri"}, "description": "The new resource."}}
+REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string"}, "description": "true on a replayed response."}}
+
+PATHS = {
+    "/api/tickets": {
+        "get": _operation(
+            "listTickets", "Tickets", "List tickets, SEV 1 first, then oldest first",
+            _ok("TicketPage", "A page of tickets."), errors=("422",),
+            params=[
+                _query("status", {"type": "array", "items": {"type": "string"}},
+                       "OPEN, IN_PROGRESS, RESOLVED, CLOSED; repeat or comma-separate for several."),
+                _query("severity", {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 5}},
+                       "1–5; repeat or comma-separate for several."),
+                _query("categoryId", {"type": "string"}, "Only tickets in this category."),
+                _query("assigneeId", {"type": "string"}, "Only tickets assigned to this user id; `none`: unassigned."),
+                _query("updatedSince", {"type": "string", "format": "date-time"},
+                       "Only tickets changed at or after this time (ISO 8601; no zone means UTC)."),
+                _query("dedupKey", {"type": "string"},
+                       "Only tickets with this dedupKey, e.g. to resolve a monitor's ticket once it recovers."),
+                *PAGING,
+            ],
+            description="Paged by a keyset cursor: tickets created while you page never make another "
+                        "ticket skip or repeat. Follow `next` until it is null.",
+        ),
+        "post": _operation(
+            "createTicket", "Tickets", "Open a ticket",
+            {**_ok("Ticket", "Created.", "201", {**LOCATION, **ETAG, **REPLAYED}),
+             **_ok("Ticket", "Deduplicated: an open ticket has this dedupKey; an \"occurred again\" "
+                             "comment was added to it.", "200", {**ETAG, **REPLAYED})},
+            errors=(*BODY_ERRORS, "409"), params=[IDEMPOTENCY_KEY], body="TicketCreate",
+            description="Takes the n8n body unchanged. Send an Idempotency-Key to make retries safe, "
+                        "and a dedupKey to fold repeated reports of one problem into one ticket.",
+        ),
+    },
+    "/api/tickets/{ref}": {
+        "get": _operation("getTicket", "Tickets", "Read a ticket", _ok("Ticket", "The ticket.", headers=ETAG),
+                          errors=("404",), params=[TICKET_REF]),
+        "patch": _operation(
+            "updateTicket", "Tickets", "Change a ticket", _ok("Ticket", "The changed ticket.", headers=ETAG),
+            errors=(*BODY_ERRORS, "404", "409"), body="TicketPatch",
+            params=[TICKET_REF, {"name": "If-Match", "in": "header", "schema": {"type": "string"},
+                                 "description": 'The ETag you read, e.g. "3"; 409 if the ticket changed since.'}],
+            description="One audit event per changed field, all in one transaction.",
+        ),
+    },
+    "/api/tickets/{ref}/comments": {
+        "get": _operation("listComments", "Comments", "List a ticket's comments, oldest first",
+                          _ok("CommentPage", "A page of comments."), errors=("404", "422"),
+                          params=[TICKET_REF, *PAGING]),
+        "post": _operation("addComment", "Comments", "Comment on a ticket (markdown)",
+                           _ok("Comment", "Added.", "201", {**LOCATION, **REPLAYED}),
+                           errors=(*BODY_ERRORS, "404"), params=[TICKET_REF, IDEMPOTENCY_KEY],
+                           body="CommentCreate"),
+    },
+    "/api/tickets/{ref}/comments/{commentId}": {
+        "get": _operation("getComment", "Comments", "Read a comment", _ok("Comment", "The comment."),
+                          errors=("404",), params=[TICKET_REF, COMMENT_ID]),
+        "delete": _operation(
+            "deleteComment", "Comments", "Delete a comment",
+            {"204": {"description": "Deleted; the text stays in the audit trail.", "headers": {}}},
+            errors=("403", "404"), params=[TICKET_REF, COMMENT_ID],
+            description="Authors may delete their own comments, admins any.",
+        ),
+    },
+    "/api/tickets/{ref}/audit": {
+        "get": _operation("getAudit", "Tickets", "A ticket's history: who changed what, and when",
+                          _ok("AuditPage", "A page of audit events, oldest first."), errors=("404", "422"),
+                          params=[TICKET_REF, *PAGING]),
+    },
+    "/api/cti/categories": {
+        "get": _operation("listCategories", "Routing (CTI)", "List categories",
+                          _ok("CategoryPage", "A page of categories by name."), errors=("422",),
+                          params=[INCLUDE_INACTIVE, *PAGING]),
+    },
+    "/api/cti/types": {
+        "get": _operation("listTypes", "Routing (CTI)", "List the types of a category",
+                          _ok("CtiTypePage", "A page of types by name."), errors=("422",),
+                          params=[_query("categoryId", {"type": "string"}, "The category.", True),
+                                  INCLUDE_INACTIVE, *PAGING]),
+    },
+    "/api/cti/items": {
+        "get": _operation("listItems", "Routing (CTI)", "List the items of a type",
+                          _ok("ItemPage", "A page of items by name."), errors=("422",),
+                          params=[_query("typeId", {"type": "string"}, "The type.", True),
+                                  INCLUDE_INACTIVE, *PAGING]),
+    },
+    "/api/users": {
+        "get": _operation("listUsers", "Users", "List users (to find an assigneeId)",
+                          _ok("UserPage", "A page of users by username."), errors=("422",),
+                          params=[_query("username", {"type": "string"}, "Find one user by username."),
+                                  INCLUDE_INACTIVE, *PAGING]),
+    },
+    "/api/me": {
+        "get": _operation("getMe", "Users", "Who this API key belongs to", _ok("User", "The key's user.")),
+    },
+}
+
+
+@cache
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Ticketing API",
+            "version": "1.0.0",
+            "description": "JSON API for automation (n8n, cron jobs, monitors). Authenticate with "
+                           "`X-Api-Key: sk_…`. Ids are sent as strings and accepted as strings or "
+                           "integers. Every error is `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
+        },
+        "security": [{"ApiKey": []}],
+        "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users")],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "schemas": SCHEMAS,
+        },
+    }

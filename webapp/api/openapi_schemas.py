@@ -1,0 +1,153 @@
+"""JSON Schemas (OpenAPI 3.1 components) of every request and response body the API uses."""
+from ..models import Role, Status
+from ..services.comments import BODY_MAX
+from ..services.idempotency import KEY_MAX
+from ..services.tickets import DEDUP_KEY_MAX, OVERVIEW_MAX, TITLE_MAX
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: dict) -> dict:
+    """The same schema, also allowing null (3.1 style: a type list)."""
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+ID_OUT = {"type": "string", "pattern": "^[0-9]+$", "description": "An id, always sent as a string of digits."}
+ID_IN = {
+    "type": ["string", "integer"], "pattern": "^[0-9]+$", "minimum": 1,
+    "description": "An id: a string of digits (\"42\") or an integer (42); both are accepted.",
+}
+TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC."}
+STATUS = {"type": "string", "enum": [s.value for s in Status]}
+SEVERITY_OUT = {"type": "integer", "minimum": 1, "maximum": 5}
+SEVERITY_IN = {
+    "type": ["integer", "string"], "minimum": 1, "maximum": 5, "pattern": "^[1-5]$",
+    "description": "1 Critical, 2 High, 3 Medium, 4 Low, 5 Minimal (informational / automated).",
+}
+
+
+def _object(properties: dict, required=None, **extra) -> dict:
+    """A closed object: an undocumented field in a response fails the schema tests."""
+    return {
+        "type": "object", "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False, **extra,
+    }
+
+
+def _page(item: str) -> dict:
+    return _object({
+        "items": {"type": "array", "items": ref(item)},
+        "next": {
+            "type": ["string", "null"], "format": "uri",
+            "description": "The next page's full URL; null on the last page.",
+        },
+    })
+
+
+_NAMED = {"id": ID_OUT, "name": {"type": "string"}}
+
+SCHEMAS = {
+    "Error": _object({"error": _object({
+        "code": {"type": "string", "description": "Stable, machine-readable: invalid, not_found, conflict, …"},
+        "message": {"type": "string", "description": "For people: what went wrong and how to fix it."},
+        "fields": {
+            "type": "object", "additionalProperties": {"type": "string"},
+            "description": "One message per bad field (request field or header name).",
+        },
+    })}),
+    "UserRef": _object({"id": ID_OUT, "username": {"type": "string"}, "displayName": {"type": "string"}}),
+    "User": _object({
+        "id": ID_OUT, "username": {"type": "string"}, "displayName": {"type": "string"},
+        "role": {"type": "string", "enum": [r.value for r in Role]}, "active": {"type": "boolean"},
+    }),
+    "Named": _object(_NAMED),
+    "Category": _object({**_NAMED, "active": {"type": "boolean"}}),
+    "CtiType": _object({**_NAMED, "active": {"type": "boolean"}, "categoryId": ID_OUT}),
+    "Item": _object({**_NAMED, "active": {"type": "boolean"}, "typeId": ID_OUT}),
+    "Ticket": _object({
+        "id": ID_OUT,
+        "displayId": {"type": "string", "pattern": "^V[0-9]{9}$", "description": "Use it in URLs."},
+        "url": {"type": "string", "format": "uri", "description": "The ticket's page in the web UI."},
+        "apiUrl": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "overview": {"type": "string", "description": "Markdown."},
+        "severity": SEVERITY_OUT,
+        "severityLabel": {"type": "string", "enum": ["Critical", "High", "Medium", "Low", "Minimal"]},
+        "status": STATUS,
+        "categoryId": ID_OUT, "typeId": ID_OUT, "itemId": ID_OUT,
+        "category": ref("Named"), "type": ref("Named"), "item": ref("Named"),
+        "assigneeId": nullable(ID_OUT),
+        "assignee": {"oneOf": [ref("UserRef"), {"type": "null"}]},
+        "creator": ref("UserRef"),
+        "dedupKey": {"type": ["string", "null"]},
+        "createdAt": TIME, "updatedAt": TIME,
+        "resolvedAt": nullable(TIME), "closedAt": nullable(TIME),
+        "version": {
+            "type": "integer", "minimum": 1,
+            "description": "Changes with every change; send it back (or If-Match) to refuse stale writes.",
+        },
+        "deduplicated": {
+            "type": "boolean",
+            "description": "POST /api/tickets only: true when an open ticket with the same dedupKey took the report.",
+        },
+    }, required=[
+        "id", "displayId", "url", "apiUrl", "title", "overview", "severity", "severityLabel", "status",
+        "categoryId", "typeId", "itemId", "category", "type", "item", "assigneeId", "assignee", "creator",
+        "dedupKey", "createdAt", "updatedAt", "resolvedAt", "closedAt", "version",
+    ]),
+    "TicketCreate": _object({
+        "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
+        "overview": {"type": ["string", "null"], "maxLength": OVERVIEW_MAX, "description": "Markdown."},
+        "severity": SEVERITY_IN,
+        "categoryId": ID_IN, "typeId": ID_IN, "itemId": ID_IN,
+        "assigneeId": {**ID_IN, "type": ["string", "integer", "null"], "description": "Optional; null: nobody."},
+        "dedupKey": {
+            "type": ["string", "null"], "minLength": 1, "maxLength": DEDUP_KEY_MAX,
+            "description": "While a ticket with this key is OPEN or IN_PROGRESS, a create comments on it instead.",
+        },
+    }, required=["title", "severity", "categoryId", "typeId", "itemId"], examples=[{
+        "title": "[Plex] Backup - 2026-03-30T02:00:00",
+        "overview": "Automated nightly Plex backup completed.",
+        "severity": 5, "categoryId": "3", "typeId": "7", "itemId": "12", "assigneeId": "5",
+    }]),
+    "TicketPatch": _object({
+        "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
+        "overview": {"type": ["string", "null"], "maxLength": OVERVIEW_MAX},
+        "severity": SEVERITY_IN,
+        "status": {**STATUS, "description": "OPEN → IN_PROGRESS → RESOLVED → CLOSED; re-opening is allowed."},
+        "assigneeId": {**ID_IN, "type": ["string", "integer", "null"], "description": "null unassigns."},
+        "categoryId": ID_IN, "typeId": ID_IN, "itemId": ID_IN,
+        "version": {**ID_IN, "description": "The version you last read; 409 if the ticket changed since."},
+    }, required=[], description="Only the fields given change; rerouting needs categoryId, typeId and itemId together."),
+    "CommentCreate": _object({"body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX}}),
+    "Comment": _object({
+        "id": ID_OUT, "ticketId": ID_OUT, "author": ref("UserRef"),
+        "body": {"type": "string", "description": "Markdown."}, "createdAt": TIME,
+    }),
+    "AuditEvent": _object({
+        "id": ID_OUT,
+        "action": {"type": "string", "description": "create, status, assignee, severity, reroute, title, "
+                                                    "overview, comment_add, comment_delete, auto_close, …"},
+        "actor": {"oneOf": [ref("UserRef"), {"type": "null"}], "description": "null: the system."},
+        "before": {"description": "The value before the change, as audited."},
+        "after": {"description": "The value after the change, as audited."},
+        "createdAt": TIME,
+    }),
+    "TicketPage": _page("Ticket"),
+    "CommentPage": _page("Comment"),
+    "AuditPage": _page("AuditEvent"),
+    "CategoryPage": _page("Category"),
+    "CtiTypePage": _page("CtiType"),
+    "ItemPage": _page("Item"),
+    "UserPage": _page("User"),
+}
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX, "pattern": "^[ -~]+$"},
+    "description": "Retry-safe POST: the same key and body within 24 h replay the first response "
+                   "(with `Idempotent-Replayed: true`); the same key with another body gets 422.",
+}

@@ -1,0 +1,92 @@
+"""Ticket routes: create (idempotent, deduplicating), list with filters, read, and patch."""
+from flask import jsonify, url_for
+
+from ..auth.access import API, access, api_user
+from ..models import Ticket
+from ..services import FieldErrors
+from ..services import tickets as ticket_service
+from ..services.listing import QUEUE_ORDER, UNASSIGNED, ticket_list_query
+from ..services.tickets import clean_severity, clean_status
+from . import bp
+from .idempotency import idempotent
+from .pagination import page_response
+from .parsing import json_object, optional_version, query_datetime, query_id, query_list, query_text
+from .serializers import ticket_json
+
+# API field -> keyword of services.tickets.create_ticket / create_or_dedup
+CREATE_FIELDS = {
+    "title": "title", "overview": "overview", "severity": "severity",
+    "categoryId": "category_id", "typeId": "type_id", "itemId": "item_id",
+    "assigneeId": "assignee_id", "dedupKey": "dedup_key",
+}
+# API field -> key of the `changes` that services.tickets.update_ticket applies
+PATCH_FIELDS = {
+    "title": "title", "overview": "overview", "severity": "severity", "status": "status",
+    "assigneeId": "assignee_id", "categoryId": "category_id", "typeId": "type_id", "itemId": "item_id",
+}
+
+
+def ticket_response(ticket: Ticket, status: int = 200, **extra):
+    response = jsonify({**ticket_json(ticket), **extra})
+    response.status_code = status
+    response.headers["ETag"] = f'"{ticket.version}"'
+    return response
+
+
+@bp.post("/tickets")
+@access(API)
+@idempotent
+def create_ticket():
+    """Open a ticket (201), or note a recurrence on the open ticket with the same dedupKey (200)."""
+    body = json_object(set(CREATE_FIELDS))
+    fields = {keyword: body.get(name) for name, keyword in CREATE_FIELDS.items()}
+    ticket, deduplicated = ticket_service.create_or_dedup(api_user(), **fields)
+    if deduplicated:
+        return ticket_response(ticket, 200, deduplicated=True)
+    response = ticket_response(ticket, 201, deduplicated=False)
+    response.headers["Location"] = url_for("api.get_ticket", ref=ticket.display_id, _external=True)
+    return response
+
+
+@bp.get("/tickets")
+@access(API)
+def list_tickets():
+    """Tickets in queue order (SEV 1 first, then oldest), filtered, a page at a time."""
+    query = ticket_list_query(**_list_filters())
+    return page_response("tickets", query, QUEUE_ORDER, ticket_json)
+
+
+def _list_filters() -> dict:
+    errors = FieldErrors()
+    filters = {
+        "statuses": [errors.check(clean_status, value.upper()) for value in query_list("status")],
+        "severities": [errors.check(clean_severity, value) for value in query_list("severity")],
+        "category_id": errors.check(query_id, "categoryId"),
+        "updated_since": errors.check(query_datetime, "updatedSince"),
+        "dedup_key": errors.check(query_text, "dedupKey"),
+    }
+    assignee = query_text("assigneeId")
+    if assignee is not None and assignee.strip().lower() == UNASSIGNED:
+        filters["assignee_id"] = UNASSIGNED
+    else:
+        filters["assignee_id"] = errors.check(query_id, "assigneeId")
+    errors.raise_if_any()
+    return filters
+
+
+@bp.get("/tickets/<ref>")
+@access(API)
+def get_ticket(ref):
+    """One ticket, by display id (V#########) or internal id."""
+    return ticket_response(ticket_service.get_ticket(ref))
+
+
+@bp.patch("/tickets/<ref>")
+@access(API)
+def update_ticket(ref):
+    """Change any of the ticket's fields in one transaction; a stale `version` or If-Match gets 409."""
+    ticket = ticket_service.get_ticket(ref)
+    body = json_object(set(PATCH_FIELDS) | {"version"})
+    changes = {PATCH_FIELDS[name]: value for name, value in body.items() if name in PATCH_FIELDS}
+    ticket_service.update_ticket(api_user(), ticket, changes, expected_version=optional_version(body))
+    return ticket_response(ticket)
