@@ -53,12 +53,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .web import bp as web_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     csrf.exempt(api_bp)  # key-authenticated only: no cookie, so no cross-site forgery
     app.register_blueprint(api_bp, url_prefix="/api")
 

@@ -4,14 +4,17 @@ from ..models import Category, CtiType, Item
 from .errors import ValidationError
 
 
+MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
+
+
 def _as_id(value) -> int | None:
-    """Accept 7 or "7"; anything else is not an id."""
+    """Accept 7 or "7"; anything else (or anything no row can have) is not an id."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and 0 < value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
     return None
 
 
