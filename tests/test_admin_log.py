@@ -109,6 +109,16 @@ def test_log_filters_users_or_cti(client, boss, make):
     assert "Facilities" in cti_only and "Ann Agent" not in cti_only
 
 
+def test_log_narrows_to_one_account(client, boss, make):
+    ann = make.user("ann", display_name="Ann Agent")
+    bob = make.user("bob", display_name="Bob Agent")
+    user_service.update_user(boss, ann, display_name="Ann Renamed")
+    user_service.update_user(boss, bob, display_name="Bob Renamed")
+    assert f'href="/admin/log?kind=users&amp;target={ann.id}"' in client.get(f"/admin/users/{ann.id}").get_data(as_text=True)
+    page = client.get(f"/admin/log?kind=users&target={ann.id}").get_data(as_text=True)
+    assert "Ann Renamed" in page and "Bob" not in page
+
+
 def test_log_survives_nonsense_paging_parameters(client, boss):
     assert client.get("/admin/log?before=abc&after=-1&kind=bogus").status_code == 200
     assert client.get("/admin/log?before=99999999999999999999").status_code == 200

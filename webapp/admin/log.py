@@ -40,14 +40,17 @@ class Entry:
     changes: list[Change]
 
 
-def admin_events(kind: str | None = None, *, before_id=None, after_id=None, limit: int = 50):
+def admin_events(kind: str | None = None, *, target_id=None, before_id=None, after_id=None, limit: int = 50):
     """One page of admin events (ticket_id NULL), newest first, keyset-paged on the partial index.
 
+    `kind` narrows to users or CTI entries, and `target_id` (with a kind) to one of them.
     Returns (events, has_newer, has_older).
     """
     query = db.select(AuditEvent).where(AuditEvent.ticket_id.is_(None))
     if kind in KINDS:
         query = query.where(AuditEvent.target_type.in_(KINDS[kind]))
+        if target_id is not None:
+            query = query.where(AuditEvent.target_id == target_id)
     if after_id is not None:
         rows = list(db.session.scalars(query.where(AuditEvent.id > after_id).order_by(AuditEvent.id).limit(limit + 1)))
         has_newer, rows = len(rows) > limit, rows[:limit][::-1]

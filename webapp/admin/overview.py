@@ -50,10 +50,14 @@ def _cti_counts() -> list[tuple[str, int, int]]:
 def log():
     kind = request.args.get("kind")
     kind = kind if kind in KINDS else None
+    target = _as_id(request.args.get("target")) if kind == "users" else None
     before_id, after_id = _as_id(request.args.get("before")), _as_id(request.args.get("after"))
-    events, has_newer, has_older = admin_events(kind, before_id=before_id, after_id=after_id, limit=LOG_PAGE)
+    events, has_newer, has_older = admin_events(
+        kind, target_id=target, before_id=before_id, after_id=after_id, limit=LOG_PAGE,
+    )
     return render_template(
-        "admin/log.html", entries=describe(events), kind=kind, kinds=KINDS,
+        "admin/log.html", entries=describe(events), kind=kind, target=target,
+        target_user=db.session.get(User, target) if target else None,
         newer=events[0].id if events and has_newer else None,
         older=events[-1].id if events and has_older else None,
     )
