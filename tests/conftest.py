@@ -87,10 +87,22 @@ def app(_app):
             connection.close()
 
 
+def _fresh_request_globals() -> None:
+    """Requests share the test's app context, so empty `g` as a new request would find it.
+
+    Otherwise the signed-in user and CSRF token cached there leak from one client to another.
+    """
+    from flask import g
+
+    for name in list(vars(g)):
+        delattr(g, name)
+
+
 class CsrfClient(FlaskClient):
     """A test client that sends a valid CSRF token on every unsafe request unless told not to."""
 
     def open(self, *args, csrf=True, **kwargs):
+        _fresh_request_globals()
         method = (kwargs.get("method") or "GET").upper()
         if csrf and method not in {"GET", "HEAD", "OPTIONS"}:
             headers = dict(kwargs.pop("headers", None) or {})
@@ -100,6 +112,7 @@ class CsrfClient(FlaskClient):
 
     def csrf_token(self) -> str:
         """A token bound to this client's session, as a page would have rendered it."""
+        _fresh_request_globals()
         with self.application.test_request_context():
             from flask import session
 

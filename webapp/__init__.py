@@ -55,6 +55,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .web import bp as web_bp
@@ -62,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(webhooks_bp, url_prefix="/admin/webhooks")
     csrf.exempt(api_bp)  # key-authenticated only: no cookie, so no cross-site forgery
     app.register_blueprint(api_bp, url_prefix="/api")

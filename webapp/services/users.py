@@ -1,12 +1,15 @@
 """Accounts: creation, password login, API keys; admin changes are audited."""
 import re
 
+from sqlalchemy.exc import IntegrityError
+
 from ..extensions import db
 from ..models import API_KEY_PREFIX, Role, User, hash_api_key
 from ..timeutil import utcnow
 from . import audit
 from .base import commit
-from .errors import FieldErrors, ValidationError
+from .cti import _as_id
+from .errors import FieldErrors, NotFound, ValidationError
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN = 8
@@ -62,17 +65,21 @@ def create_user(actor: User | None, *, username, display_name, role, password=No
     role = errors.check(clean_role, role)
     if role is not None and role != Role.SERVICE:
         password = errors.check(clean_password, password)
+    if username and find_user(username):
+        errors.add("username", f"The username “{username}” is taken.")
     errors.raise_if_any()
-    if find_user(username):
-        raise ValidationError({"username": f"The username “{username}” is taken."})
     user = User(username=username, display_name=display_name, role=role, active=True)
     key = None
     if role == Role.SERVICE:
         key = user.issue_api_key()
     else:
         user.set_password(password)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a concurrent sign-up of the same name loses cleanly
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationError({"username": f"The username “{username}” is taken."}) from None
     audit.record(actor, "user_create", target=("user", user.id),
                  after={"username": username, "displayName": display_name, "role": role.value})
     commit()
@@ -107,3 +114,99 @@ def rotate_api_key(actor: User | None, user: User) -> str:
                  before={"prefix": before}, after={"prefix": user.api_key_prefix})
     commit()
     return key
+
+
+def get_user(user_id) -> User:
+    """Load a user by id (any role, active or not), or raise NotFound."""
+    ident = _as_id(user_id)
+    user = db.session.get(User, ident) if ident is not None else None
+    if user is None:
+        raise NotFound(f"No user {user_id}.")
+    return user
+
+
+def admin_user_list() -> list[User]:
+    """Everyone, for the admin panel: active accounts first, then people before robots."""
+    role_rank = db.case({Role.ADMIN.value: 0, Role.AGENT.value: 1}, value=User.role, else_=2)
+    return list(db.session.scalars(db.select(User).order_by(User.active.desc(), role_rank, User.username)))
+
+
+def _other_active_admins(user: User, lock: bool) -> int:
+    """How many other active admins exist; `lock` holds their rows so two demotions cannot race to zero."""
+    query = db.select(User.id).filter(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    return len(db.session.scalars(query.with_for_update() if lock else query).all())
+
+
+def _last_admin_refusal(user: User, lock: bool) -> str | None:
+    if user.role == Role.ADMIN and user.active and _other_active_admins(user, lock) == 0:
+        return "This is the last active admin; make someone else an admin first."
+    return None
+
+
+def role_change_refusal(actor: User | None, user: User, role: Role, *, lock: bool = False) -> str | None:
+    """Why `actor` may not give `user` this role, or None if they may (pages ask this to explain)."""
+    if role == user.role:
+        return None
+    if Role.SERVICE in (role, user.role):
+        return "Service accounts and people cannot swap kinds; create a new account instead."
+    if user.role == Role.ADMIN and actor is not None and actor.id == user.id:
+        return "You cannot remove your own admin role; ask another admin to do it."
+    return _last_admin_refusal(user, lock)
+
+
+def deactivation_refusal(actor: User | None, user: User, *, lock: bool = False) -> str | None:
+    """Why `actor` may not deactivate `user`, or None if they may."""
+    if actor is not None and actor.id == user.id:
+        return "You cannot deactivate yourself; ask another admin to do it."
+    return _last_admin_refusal(user, lock)
+
+
+def update_user(actor: User | None, user: User, *, display_name=None, role=None) -> User:
+    """Change a display name and/or role (None leaves a field alone); one audit event if anything changed."""
+    errors = FieldErrors()
+    new_name = errors.check(clean_display_name, display_name) if display_name is not None else user.display_name
+    new_role = errors.check(clean_role, role) if role is not None else Role(user.role)
+    if new_role is not None and (refusal := role_change_refusal(actor, user, new_role, lock=True)):
+        errors.add("role", refusal)
+    errors.raise_if_any()
+    before, after = {}, {}
+    if new_name != user.display_name:
+        before["displayName"], after["displayName"] = user.display_name, new_name
+    if new_role != user.role:
+        before["role"], after["role"] = user.role, new_role.value
+    if not after:
+        return user
+    user.display_name, user.role = new_name, new_role
+    audit.record(actor, "user_update", target=("user", user.id), before=before, after=after)
+    commit()
+    return user
+
+
+def set_active(actor: User | None, user: User, active: bool) -> User:
+    """Deactivate (sessions and keys stop working on the next request) or reactivate an account."""
+    if bool(user.active) == active:
+        return user
+    if not active and (refusal := deactivation_refusal(actor, user, lock=True)):
+        raise ValidationError({"active": refusal})
+    user.active = active
+    audit.record(actor, "user_reactivate" if active else "user_deactivate", target=("user", user.id),
+                 before={"active": not active}, after={"active": active})
+    commit()
+    return user
+
+
+def reset_password(actor: User | None, user: User, password) -> User:
+    """Set a new password for a person; the audit event records that it happened, never the password."""
+    if user.role == Role.SERVICE:
+        raise ValidationError({"password": "Service accounts have no password; regenerate their key instead."})
+    user.set_password(clean_password(password))
+    audit.record(actor, "user_password_reset", target=("user", user.id))
+    commit()
+    return user
+
+
+def regenerate_service_key(actor: User | None, user: User) -> str:
+    """The admin panel's key refresh: only service accounts carry keys there."""
+    if user.role != Role.SERVICE:
+        raise ValidationError({"api_key": "Only service accounts have API keys to regenerate."})
+    return rotate_api_key(actor, user)

@@ -1,0 +1,122 @@
+"""Users and service accounts: list, create, edit, (de)activate, reset passwords, rotate keys."""
+from flask import flash, make_response, redirect, render_template, request, url_for
+
+from ..auth.access import ADMIN, access
+from ..models import Role, User
+from ..services import users as user_service
+from . import bp
+from .helpers import actor, attempt, no_store
+
+ROLE_LABELS = {Role.ADMIN: "Admin", Role.AGENT: "Agent", Role.SERVICE: "Service account"}
+USER_FIELDS = ("username", "display_name", "role", "password")
+
+
+@bp.get("/users")
+@access(ADMIN)
+def users():
+    return render_template("admin/users.html", users=user_service.admin_user_list(), role_labels=ROLE_LABELS)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@access(ADMIN)
+def user_new():
+    if request.method == "GET":
+        role = request.args.get("role", Role.AGENT.value)
+        return _new_page({"role": role if role in Role.__members__ else Role.AGENT.value}, {})
+    values = {field: request.form.get(field, "") for field in USER_FIELDS}
+    created, error = attempt(user_service.create_user, actor(), **values)
+    if error:
+        return _new_page({**values, "password": ""}, error.fields or {"username": error.message}, 422)
+    user, key = created
+    if key:
+        return _key_page(user, key, created=True)
+    flash(f"Created {ROLE_LABELS[user.role].lower()} {user.display_name} (@{user.username}).", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id), 303)
+
+
+def _new_page(values: dict, errors: dict, status: int = 200):
+    values = {field: values.get(field, "") for field in USER_FIELDS}
+    return render_template("admin/user_new.html", values=values, errors=errors, role_labels=ROLE_LABELS), status
+
+
+def _key_page(user: User, key: str, *, created: bool):
+    """The only time a key is ever shown: rendered straight into the response, never stored or flashed."""
+    page = render_template("admin/key_once.html", user=user, key=key, created=created)
+    return no_store(make_response(page))
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@access(ADMIN)
+def user_edit(user_id: int):
+    user = user_service.get_user(user_id)
+    if request.method == "GET":
+        return _edit_page(user)
+    values = {"display_name": request.form.get("display_name", ""), "role": request.form.get("role")}
+    _, error = attempt(user_service.update_user, actor(), user, **values)
+    if error:
+        return _edit_page(user, errors=error.fields or {"display_name": error.message}, values=values, status=422)
+    flash(f"Saved {user.display_name}.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id), 303)
+
+
+def _edit_page(user: User, *, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    """One place builds the edit page's context, so every path renders the same template safely."""
+    admin = actor()
+    context = {
+        "user": user,
+        "errors": errors or {},
+        "values": {"display_name": user.display_name, "role": user.role, **(values or {})},
+        "role_labels": ROLE_LABELS,
+        "demotion_refusal": (
+            user_service.role_change_refusal(admin, user, Role.AGENT) if user.role == Role.ADMIN else None
+        ),
+        "deactivation_refusal": user_service.deactivation_refusal(admin, user) if user.active else None,
+    }
+    return render_template("admin/user_edit.html", **context), status
+
+
+@bp.post("/users/<int:user_id>/password")
+@access(ADMIN)
+def user_password(user_id: int):
+    user = user_service.get_user(user_id)
+    _, error = attempt(user_service.reset_password, actor(), user, request.form.get("password", ""))
+    if error:
+        return _edit_page(user, errors=error.fields or {"password": error.message}, status=422)
+    flash(f"New password set for {user.display_name}. Pass it on through a private channel.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id), 303)
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@access(ADMIN)
+def user_deactivate(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@access(ADMIN)
+def user_reactivate(user_id: int):
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):
+    user = user_service.get_user(user_id)
+    _, error = attempt(user_service.set_active, actor(), user, active)
+    if error:
+        return _edit_page(user, errors=error.fields or {"active": error.message}, status=422)
+    if active:
+        flash(f"{user.display_name} is active again.", "success")
+    else:
+        flash(f"{user.display_name} is deactivated: signed out and keys refused from now on.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id), 303)
+
+
+@bp.route("/users/<int:user_id>/key", methods=["GET", "POST"])
+@access(ADMIN)
+def user_key(user_id: int):
+    user = user_service.get_user(user_id)
+    if request.method == "GET":
+        return render_template("admin/key_confirm.html", user=user, error=None)
+    key, error = attempt(user_service.regenerate_service_key, actor(), user)
+    if error:
+        return render_template("admin/key_confirm.html", user=user, error=error.message), 422
+    return _key_page(user, key, created=False)
