@@ -9,7 +9,7 @@ from ..services.base import rollback
 from ..templating import status_label
 from . import bp
 from .forms import cti_choices, expected_version
-from .ticket_page import respond
+from .ticket_page import EDITOR_BLOCKS, respond
 
 STALE_SIDEBAR = " Your change was not applied; this is the latest version."
 STALE_EDITOR = (" Your text is kept below and the page now shows the latest version;"
@@ -31,40 +31,25 @@ def _act(ticket, main: str, change, describe, *, editing=None, values=None, stal
     return respond(ticket, main, message=describe(ticket))
 
 
-@bp.post("/tickets/<display_id>/status")
+# Sidebar fields changed by one value each: the form field, the service call, the confirmation.
+FIELD_ACTIONS = {
+    "status": ("status", service.change_status,
+               lambda t: f"{t.display_id} is now {status_label(t.status)}."),
+    "assignee": ("assignee_id", service.assign,
+                 lambda t: f"Assigned to {t.assignee.display_name}." if t.assignee else "Unassigned."),
+    "severity": ("severity", service.change_severity,
+                 lambda t: f"Severity set to SEV {t.severity} ({t.severity_label})."),
+}
+EDITORS = {"title": service.edit_title, "overview": service.edit_overview}
+
+
+@bp.post("/tickets/<display_id>/<any(status, assignee, severity):action>")
 @access(STAFF)
-def change_status(display_id):
+def change_field(display_id, action):
+    field, call, describe = FIELD_ACTIONS[action]
     ticket = service.get_ticket(display_id)
-    status = request.form.get("status")
-    return _act(
-        ticket, "sidebar",
-        lambda **kw: service.change_status(current_user, ticket, status, **kw),
-        lambda t: f"{t.display_id} is now {status_label(t.status)}.",
-    )
-
-
-@bp.post("/tickets/<display_id>/assignee")
-@access(STAFF)
-def assign(display_id):
-    ticket = service.get_ticket(display_id)
-    assignee_id = request.form.get("assignee_id") or None
-    return _act(
-        ticket, "sidebar",
-        lambda **kw: service.assign(current_user, ticket, assignee_id, **kw),
-        lambda t: f"Assigned to {t.assignee.display_name}." if t.assignee else "Unassigned.",
-    )
-
-
-@bp.post("/tickets/<display_id>/severity")
-@access(STAFF)
-def change_severity(display_id):
-    ticket = service.get_ticket(display_id)
-    severity = request.form.get("severity")
-    return _act(
-        ticket, "sidebar",
-        lambda **kw: service.change_severity(current_user, ticket, severity, **kw),
-        lambda t: f"Severity set to SEV {t.severity} ({t.severity_label}).",
-    )
+    value = request.form.get(field) or None
+    return _act(ticket, "sidebar", lambda **kw: call(current_user, ticket, value, **kw), describe)
 
 
 @bp.post("/tickets/<display_id>/reroute")
@@ -80,27 +65,14 @@ def reroute(display_id):
     )
 
 
-@bp.post("/tickets/<display_id>/title")
+@bp.post("/tickets/<display_id>/<any(title, overview):part>")
 @access(STAFF)
-def edit_title(display_id):
+def edit_text(display_id, part):
+    call = EDITORS[part]
     ticket = service.get_ticket(display_id)
-    title = request.form.get("title", "")
+    text = request.form.get(part, "")
     return _act(
-        ticket, "title_block",
-        lambda **kw: service.edit_title(current_user, ticket, title, **kw),
-        lambda t: "Title saved.",
-        editing="title", values={"title": title}, stale=STALE_EDITOR,
-    )
-
-
-@bp.post("/tickets/<display_id>/overview")
-@access(STAFF)
-def edit_overview(display_id):
-    ticket = service.get_ticket(display_id)
-    overview = request.form.get("overview", "")
-    return _act(
-        ticket, "overview",
-        lambda **kw: service.edit_overview(current_user, ticket, overview, **kw),
-        lambda t: "Overview saved.",
-        editing="overview", values={"overview": overview}, stale=STALE_EDITOR,
+        ticket, EDITOR_BLOCKS[part], lambda **kw: call(current_user, ticket, text, **kw),
+        lambda t: f"{part.capitalize()} saved.",
+        editing=part, values={part: text}, stale=STALE_EDITOR,
     )

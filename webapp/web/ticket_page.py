@@ -12,7 +12,8 @@ from .forms import cti_choices
 from .rendering import render, wants_fragment
 
 TEMPLATE = "web/ticket.html"
-TABS = ("overview", "comments", "audit")
+# The block each inline editor (title, overview) lives in.
+EDITOR_BLOCKS = {"title": "title_block", "overview": "overview"}
 STATUS_ORDER = (Status.OPEN, Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED)
 # What any change to a ticket can make stale elsewhere on its page, refreshed out of band.
 AFFECTED = ("badges", "sidebar", "comment_count", "audit_count", "audit", "versions", "flash")

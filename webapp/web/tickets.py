@@ -11,7 +11,7 @@ from ..services.users import assignable_users
 from . import bp
 from .forms import cti_choices, id_prefix, ticket_values
 from .rendering import render, render_widget
-from .ticket_page import render_ticket
+from .ticket_page import EDITOR_BLOCKS, render_ticket
 
 PREVIEW_FIELDS = ("body", "overview")
 
@@ -77,28 +77,18 @@ def ticket_audit(display_id):
     return _tab(display_id, "audit")
 
 
-@bp.get("/tickets/<display_id>/title")
+@bp.get("/tickets/<display_id>/<any(title, overview):part>")
 @access(STAFF)
-def show_title(display_id):
-    return render_ticket(get_ticket(display_id), "title_block")
+def show_text(display_id, part):
+    """The title or overview as shown (what an editor's Cancel swaps back in)."""
+    return render_ticket(get_ticket(display_id), EDITOR_BLOCKS[part])
 
 
-@bp.get("/tickets/<display_id>/title/edit")
+@bp.get("/tickets/<display_id>/<any(title, overview):part>/edit")
 @access(STAFF)
-def edit_title_form(display_id):
-    return render_ticket(get_ticket(display_id), "title_block", editing="title")
-
-
-@bp.get("/tickets/<display_id>/overview")
-@access(STAFF)
-def show_overview(display_id):
-    return render_ticket(get_ticket(display_id), "overview")
-
-
-@bp.get("/tickets/<display_id>/overview/edit")
-@access(STAFF)
-def edit_overview_form(display_id):
-    return render_ticket(get_ticket(display_id), "overview", editing="overview")
+def edit_text_form(display_id, part):
+    """The inline editor for the title or overview; a full page when opened directly."""
+    return render_ticket(get_ticket(display_id), EDITOR_BLOCKS[part], editing=part)
 
 
 @bp.get("/cti/types")
