@@ -78,6 +78,12 @@ def test_malformed_or_unknown_ids_are_404_not_500(client, agent, path):
     assert client.get(path).status_code == 404
 
 
+def test_internal_ids_are_not_ticket_urls(client, agent, make):
+    ticket = make.ticket()
+    assert client.get(f"/tickets/{ticket.id}").status_code == 404
+    assert client.post(f"/tickets/{ticket.id}/status", data={"status": "RESOLVED"}).status_code == 404
+
+
 def test_unknown_ticket_fragment_is_just_the_error_card(client, agent):
     response = client.get("/tickets/V000000001/comments", headers=PARTIAL)
     assert response.status_code == 404

@@ -9,7 +9,7 @@ from ..services.base import rollback
 from ..templating import status_label
 from . import bp
 from .forms import cti_choices, expected_version
-from .ticket_page import EDITOR_BLOCKS, respond
+from .ticket_page import EDITOR_BLOCKS, respond, ticket_from_url
 
 STALE_SIDEBAR = " Your change was not applied; this is the latest version."
 STALE_EDITOR = (" Your text is kept below and the page now shows the latest version;"
@@ -47,7 +47,7 @@ EDITORS = {"title": service.edit_title, "overview": service.edit_overview}
 @access(STAFF)
 def change_field(display_id, action):
     field, call, describe = FIELD_ACTIONS[action]
-    ticket = service.get_ticket(display_id)
+    ticket = ticket_from_url(display_id)
     value = request.form.get(field) or None
     return _act(ticket, "sidebar", lambda **kw: call(current_user, ticket, value, **kw), describe)
 
@@ -55,7 +55,7 @@ def change_field(display_id, action):
 @bp.post("/tickets/<display_id>/reroute")
 @access(STAFF)
 def reroute(display_id):
-    ticket = service.get_ticket(display_id)
+    ticket = ticket_from_url(display_id)
     ids = [request.form.get(name) for name in ("category_id", "type_id", "item_id")]
     return _act(
         ticket, "sidebar",
@@ -69,7 +69,7 @@ def reroute(display_id):
 @access(STAFF)
 def edit_text(display_id, part):
     call = EDITORS[part]
-    ticket = service.get_ticket(display_id)
+    ticket = ticket_from_url(display_id)
     text = request.form.get(part, "")
     return _act(
         ticket, EDITOR_BLOCKS[part], lambda **kw: call(current_user, ticket, text, **kw),

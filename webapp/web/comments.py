@@ -6,15 +6,14 @@ from ..auth.access import STAFF, access
 from ..services import Forbidden, NotFound, ValidationError
 from ..services import comments as service
 from ..services.base import rollback
-from ..services.tickets import get_ticket
 from . import bp
-from .ticket_page import respond
+from .ticket_page import respond, ticket_from_url
 
 
 @bp.post("/tickets/<display_id>/comments")
 @access(STAFF)
 def add_comment(display_id):
-    ticket = get_ticket(display_id)
+    ticket = ticket_from_url(display_id)
     body = request.form.get("body", "")
     try:
         comment = service.add_comment(current_user, ticket, body)
@@ -29,7 +28,7 @@ def add_comment(display_id):
 @bp.post("/tickets/<display_id>/comments/<int:comment_id>/delete")
 @access(STAFF)
 def delete_comment(display_id, comment_id):
-    ticket = get_ticket(display_id)
+    ticket = ticket_from_url(display_id)
     try:
         comment = service.get_comment(ticket, comment_id)
     except NotFound as exc:  # already deleted, e.g. by an admin a moment ago

@@ -1,12 +1,13 @@
 """The ticket page's context, built in one place, and the one way every ticket action answers."""
+import re
 from functools import cached_property
 
 from flask import flash, redirect, url_for
 from flask_login import current_user
 
 from ..models import Status, Ticket
-from ..services import audit, comments
-from ..services.tickets import TRANSITIONS, auto_close_at
+from ..services import NotFound, audit, comments
+from ..services.tickets import TRANSITIONS, auto_close_at, get_ticket
 from ..services.users import assignable_users
 from .forms import cti_choices
 from .rendering import render, wants_fragment
@@ -17,6 +18,13 @@ EDITOR_BLOCKS = {"title": "title_block", "overview": "overview"}
 STATUS_ORDER = (Status.OPEN, Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED)
 # What any change to a ticket can make stale elsewhere on its page, refreshed out of band.
 AFFECTED = ("badges", "sidebar", "comment_count", "audit_count", "audit", "versions", "flash")
+
+
+def ticket_from_url(display_id: str) -> Ticket:
+    """The ticket a /tickets/V######### URL names (any case), or NotFound, which renders the 404 page."""
+    if not re.fullmatch(r"[Vv]\d{9}", display_id):
+        raise NotFound(f"No ticket {display_id}.")
+    return get_ticket(display_id)
 
 
 class TicketView:

@@ -6,12 +6,11 @@ from ..auth.access import STAFF, access
 from ..models import Ticket
 from ..services import ValidationError
 from ..services.tickets import create_ticket as create_ticket_service
-from ..services.tickets import get_ticket
 from ..services.users import assignable_users
 from . import bp
 from .forms import cti_choices, id_prefix, ticket_values
 from .rendering import render, render_widget
-from .ticket_page import EDITOR_BLOCKS, render_ticket
+from .ticket_page import EDITOR_BLOCKS, render_ticket, ticket_from_url
 
 PREVIEW_FIELDS = ("body", "overview")
 
@@ -55,7 +54,7 @@ def _new_ticket_form(values: dict, errors: dict, status: int):
 
 def _tab(display_id: str, tab: str):
     """A tab of the ticket page; an unknown ID raises NotFound, which renders the 404 page."""
-    ticket = get_ticket(display_id)
+    ticket = ticket_from_url(display_id)
     return _canonical(ticket, display_id) or render_ticket(ticket, "tabs", tab=tab)
 
 
@@ -81,14 +80,14 @@ def ticket_audit(display_id):
 @access(STAFF)
 def show_text(display_id, part):
     """The title or overview as shown (what an editor's Cancel swaps back in)."""
-    return render_ticket(get_ticket(display_id), EDITOR_BLOCKS[part])
+    return render_ticket(ticket_from_url(display_id), EDITOR_BLOCKS[part])
 
 
 @bp.get("/tickets/<display_id>/<any(title, overview):part>/edit")
 @access(STAFF)
 def edit_text_form(display_id, part):
     """The inline editor for the title or overview; a full page when opened directly."""
-    return render_ticket(get_ticket(display_id), EDITOR_BLOCKS[part], editing=part)
+    return render_ticket(ticket_from_url(display_id), EDITOR_BLOCKS[part], editing=part)
 
 
 @bp.get("/cti/types")
