@@ -83,7 +83,7 @@ def test_overview_preview_is_rendered_by_the_server(page, live_server):
 
 
 def test_tabs_switch_without_a_reload_and_back_and_forward_work(page, live_server):
-    w = start_with_a_ticket(page, live_server, "Tabs ticket")
+    start_with_a_ticket(page, live_server, "Tabs ticket")
     ticket_url = page.url
     mark_page(page)
     page.click(".tabs >> text=Comments")
@@ -136,7 +136,7 @@ def test_markdown_comment_with_preview_post_and_delete(page, live_server):
 
 
 def test_empty_comment_is_refused_in_place(page, live_server):
-    w = start_with_a_ticket(page, live_server, "Empty comment ticket")
+    start_with_a_ticket(page, live_server, "Empty comment ticket")
     page.click(".tabs >> text=Comments")
     page.click("#comment-form button:has-text('Comment')")
     expect(page.locator("#body-error")).to_have_text("Write something before posting.")
@@ -186,7 +186,7 @@ def test_sidebar_actions_update_in_place_and_land_in_the_audit_log(page, live_se
 
 
 def test_inline_title_and_overview_edits(page, live_server):
-    w = start_with_a_ticket(page, live_server, "Old title")
+    start_with_a_ticket(page, live_server, "Old title")
     page.click("#ticket-title a:has-text('Edit')")
     expect(page.locator("#title-input")).to_be_focused()
     page.fill("#title-input", "")
