@@ -84,7 +84,9 @@ def test_filter_form_keeps_the_chosen_values_and_lists_queues_and_people(client,
 
 @pytest.mark.parametrize("query", [
     "severity=9", "severity=x", "status=NOPE", "assignee=%3Cscript%3E", "queue=abc",
-    "after=garbage", "before=1.2", "after=1.99999999999999999999.3",
+    "after=garbage", "before=1.2", "after=1.99999999999999999999.3", "after=1.0.99999999999999999999",
+    "after=99999999999999999999.0.1", "queue=99999999999999999999", "assignee=99999999999999999999",
+    "after=1.0." + "9" * 5000,
 ])
 def test_nonsense_filters_fall_back_instead_of_failing(client, agent, make, query):
     ticket = make.ticket()

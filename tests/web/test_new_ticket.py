@@ -104,6 +104,13 @@ def test_bad_severity_and_assignee_are_explained(client, agent, make):
     assert 'id="assignee-error"' in html and "Unknown user id" in html
 
 
+def test_ids_no_column_can_hold_are_refused_not_crashed_on(client, agent, make):
+    response = client.post("/tickets/new", data=form_for(make.cti(), category_id="9" * 20, assignee_id="9" * 20))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="category-error"' in html and 'id="assignee-error"' in html
+
+
 def test_creating_without_a_csrf_token_is_refused(client, agent, make):
     response = client.post("/tickets/new", data=form_for(make.cti()), csrf=False)
     assert response.status_code == 400

@@ -4,14 +4,17 @@ from ..models import Category, CtiType, Item
 from .errors import ValidationError
 
 
+_ID_MAX = 2**63 - 1  # the largest value a BIGINT column (and so any id) can hold
+
+
 def _as_id(value) -> int | None:
-    """Accept 7 or "7"; anything else is not an id."""
+    """Accept 7 or "7"; anything else, or a number no id column can hold, is not an id."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 19:
+        value = int(value.strip())
+    if isinstance(value, int) and -_ID_MAX <= value <= _ID_MAX:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
     return None
 
 

@@ -69,14 +69,15 @@ def encode_cursor(ticket: Ticket) -> str:
 
 
 def decode_cursor(text) -> tuple | None:
-    parts = text.split(".") if isinstance(text, str) else []
-    if len(parts) != 3 or not all(p.lstrip("-").isdigit() for p in parts):
+    """The (severity, created_at, id) an `encode_cursor` text stands for; None if it is not one."""
+    values = [_as_id(part) for part in text.split(".")] if isinstance(text, str) else []
+    if len(values) != 3 or None in values or values[0] not in range(1, 6):
         return None
     try:
-        created = _EPOCH + timedelta(microseconds=int(parts[1]))
+        created = _EPOCH + timedelta(microseconds=values[1])
     except OverflowError:
         return None
-    return int(parts[0]), created, int(parts[2])
+    return values[0], created, values[2]
 
 
 def list_tickets(filters: QueueFilter, viewer: User, *, after=None, before=None,
