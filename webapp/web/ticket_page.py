@@ -17,7 +17,7 @@ TEMPLATE = "web/ticket.html"
 EDITOR_BLOCKS = {"title": "title_block", "overview": "overview"}
 STATUS_ORDER = (Status.OPEN, Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED)
 # What any change to a ticket can make stale elsewhere on its page, refreshed out of band.
-AFFECTED = ("badges", "sidebar", "comment_count", "audit_count", "audit", "versions", "flash")
+AFFECTED = ("badges", "sidebar", "audit", "comment_count", "audit_count", "versions", "flash")
 
 
 def ticket_from_url(display_id: str) -> Ticket:
@@ -30,9 +30,8 @@ def ticket_from_url(display_id: str) -> Ticket:
 class TicketView:
     """What the ticket page shows, loaded on first use so a fragment queries only what it draws."""
 
-    def __init__(self, ticket: Ticket, tab: str):
+    def __init__(self, ticket: Ticket):
         self.ticket = ticket
-        self.tab = tab
 
     @cached_property
     def comments(self):
@@ -40,7 +39,7 @@ class TicketView:
 
     @cached_property
     def comment_count(self) -> int:
-        if self.tab == "comments":
+        if "comments" in self.__dict__:  # already listed: no need to ask again
             return len(self.comments)
         return comments.comment_count(self.ticket)
 
@@ -50,7 +49,9 @@ class TicketView:
 
     @cached_property
     def event_count(self) -> int:
-        return len(self.events) if self.tab == "audit" else audit.event_count(self.ticket)
+        if "events" in self.__dict__:
+            return len(self.events)
+        return audit.event_count(self.ticket)
 
     @cached_property
     def users(self):
@@ -79,7 +80,7 @@ def ticket_context(ticket: Ticket, *, tab: str = "overview", editing: str | None
                    flash_message: str | None = None, **extra) -> dict:
     """Every variable ticket.html and its blocks read (`extra`: what one action's block needs)."""
     return {
-        "ticket": ticket, "t": TicketView(ticket, tab), "tab": tab, "editing": editing,
+        "ticket": ticket, "t": TicketView(ticket), "tab": tab, "editing": editing,
         "errors": errors or {}, "values": values or {}, "alert": alert, "alert_at": alert_at,
         "flash_message": flash_message, **extra,
     }

@@ -16,7 +16,7 @@ PREVIEW_FIELDS = ("body", "overview")
 
 
 def _canonical(ticket: Ticket, display_id: str):
-    """Send /tickets/v123… or an internal id to the ticket's one true URL."""
+    """Send /tickets/v123… (lower case) to the ticket's one true URL."""
     if display_id == ticket.display_id:
         return None
     path = request.path.replace(f"/tickets/{display_id}", f"/tickets/{ticket.display_id}", 1)
