@@ -1,7 +1,7 @@
 """Error pages for people and JSON errors for the API; a 500 rolls back and hides details."""
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -57,5 +57,8 @@ TITLES = {
 
 
 def _page(status: int, message: str):
+    """The error page; a partial htmx request gets just its card, shown where the action was."""
+    from .web.rendering import render
+
     title = TITLES.get(status, "Error")
-    return render_template("error.html", status=status, title=title, message=message), status
+    return render("error.html", "error_card", status=status, code=status, title=title, message=message)

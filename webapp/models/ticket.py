@@ -28,12 +28,13 @@ SEVERITY_LABELS = {
     4: ("Low", "minor issue"),
     5: ("Minimal", "informational / automated"),
 }
-_ACTIVE_SQL = text("status IN ('OPEN', 'IN_PROGRESS')")
+# The open-queue predicate, written once: queries must repeat it literally to use the partial indexes.
+ACTIVE_SQL = text("status IN ('OPEN', 'IN_PROGRESS')")
 
 
 def _active_index(name: str, *columns: str) -> Index:
     """A partial index over the open queue, the rows the dashboard reads all day."""
-    return Index(name, *columns, sqlite_where=_ACTIVE_SQL, postgresql_where=_ACTIVE_SQL)
+    return Index(name, *columns, sqlite_where=ACTIVE_SQL, postgresql_where=ACTIVE_SQL)
 
 
 class Ticket(db.Model):

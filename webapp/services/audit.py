@@ -34,6 +34,17 @@ def record(
     return event
 
 
+def ticket_history(ticket: Ticket) -> list[AuditEvent]:
+    """A ticket's audit trail, newest first (read along the ticket_id, id index)."""
+    query = db.select(AuditEvent).filter_by(ticket_id=ticket.id).order_by(AuditEvent.id.desc())
+    return list(db.session.scalars(query))
+
+
+def event_count(ticket: Ticket) -> int:
+    query = db.select(db.func.count()).select_from(AuditEvent).filter_by(ticket_id=ticket.id)
+    return db.session.scalar(query)
+
+
 def user_ref(user: User | None) -> dict | None:
     """How a user appears in before/after values: stable id plus the name at the time."""
     return {"id": user.id, "name": user.display_name} if user else None

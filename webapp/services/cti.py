@@ -39,7 +39,7 @@ def resolve_cti(category_id, type_id, item_id, *, for_new_work: bool = True):
 
 def _load(model, raw_id, field: str, errors: dict):
     if raw_id is None or raw_id == "":
-        errors[field] = f"Choose a {field}."
+        errors[field] = f"Choose {'an' if field == 'item' else 'a'} {field}."
         return None
     ident = _as_id(raw_id)
     entry = db.session.get(model, ident) if ident is not None else None

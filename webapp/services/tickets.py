@@ -1,6 +1,8 @@
 """Ticket actions: one function each, validated, audited in the same transaction."""
 import secrets
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -230,6 +232,13 @@ def change_status(actor: User, ticket: Ticket, status, *, expected_version=None)
     audit.record(actor, "status", ticket=ticket, before=old.value, after=new.value, at=now)
     commit()
     return ticket
+
+
+def auto_close_at(ticket: Ticket) -> datetime | None:
+    """When the sweep will close a resolved ticket: its resolution time plus AUTO_CLOSE_DAYS."""
+    if ticket.status != Status.RESOLVED or ticket.resolved_at is None:
+        return None
+    return ticket.resolved_at + timedelta(days=current_app.config["AUTO_CLOSE_DAYS"])
 
 
 def _transition_refusal(old: Status, new: Status) -> str:

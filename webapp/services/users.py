@@ -57,6 +57,12 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(db.select(User).filter_by(username=(username or "").strip().lower()))
 
 
+def assignable_users() -> list[User]:
+    """Who a ticket can be given to: every active account, people before service accounts."""
+    query = db.select(User).filter_by(active=True).order_by(User.role == Role.SERVICE, User.display_name)
+    return list(db.session.scalars(query))
+
+
 def create_user(actor: User | None, *, username, display_name, role, password=None) -> tuple[User, str | None]:
     """Create an admin or agent (with a password) or a service account (with a new API key)."""
     errors = FieldErrors()

@@ -1,6 +1,6 @@
-"""The agent web UI: dashboard and ticket pages."""
+"""The agent web UI: dashboard, ticket pages, ticket actions and comments."""
 from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import actions, comments, dashboard, tickets  # noqa: E402,F401

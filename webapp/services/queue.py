@@ -1,0 +1,133 @@
+"""The ticket queue behind the dashboard: URL filters, keyset pages in index order, no table counts."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import tuple_
+from sqlalchemy.orm import raiseload
+
+from ..extensions import db
+from ..models import Category, Status, Ticket, User
+from ..models.ticket import ACTIVE_SQL
+from .cti import _as_id
+
+PAGE_SIZE = 50
+ACTIVE = "active"
+ALL = "all"
+STATUS_FILTERS = (ACTIVE, *(s.value for s in Status), ALL)
+ME = "me"
+UNASSIGNED = "unassigned"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the dashboard shows; every field round-trips through the URL."""
+
+    status: str = ACTIVE
+    severity: int | None = None
+    queue: int | None = None  # a category id
+    assignee: str = ""  # "", "me", "unassigned" or a user id
+
+    @classmethod
+    def from_args(cls, args) -> "QueueFilter":
+        """Read filters from query arguments; a value that makes no sense means 'any'."""
+        status = args.get("status") or ACTIVE
+        severity = _as_id(args.get("severity"))
+        assignee = (args.get("assignee") or "").strip().lower()
+        if assignee not in (ME, UNASSIGNED) and _as_id(assignee) is None:
+            assignee = ""
+        return cls(
+            status=status if status in STATUS_FILTERS else ACTIVE,
+            severity=severity if severity in range(1, 6) else None,
+            queue=_as_id(args.get("queue")),
+            assignee=assignee,
+        )
+
+    def as_args(self) -> dict:
+        """The non-default filters, for building canonical URLs."""
+        args = {"status": self.status if self.status != ACTIVE else None, "severity": self.severity,
+                "queue": self.queue, "assignee": self.assignee or None}
+        return {key: value for key, value in args.items() if value is not None}
+
+    @property
+    def is_default(self) -> bool:
+        return not self.as_args()
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+    prev_cursor: str | None
+    is_first: bool
+
+
+def encode_cursor(ticket: Ticket) -> str:
+    """A ticket's place in queue order (severity, created_at, id) as URL-safe text."""
+    micros = (ticket.created_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{ticket.severity}.{micros}.{ticket.id}"
+
+
+def decode_cursor(text) -> tuple | None:
+    """The (severity, created_at, id) an `encode_cursor` text stands for; None if it is not one."""
+    values = [_as_id(part) for part in text.split(".")] if isinstance(text, str) else []
+    if len(values) != 3 or None in values or values[0] not in range(1, 6):
+        return None
+    try:
+        created = _EPOCH + timedelta(microseconds=values[1])
+    except OverflowError:
+        return None
+    return values[0], created, values[2]
+
+
+def list_tickets(filters: QueueFilter, viewer: User, *, after=None, before=None,
+                 limit: int | None = None) -> QueuePage:
+    """One page of the queue, SEV 1 first then oldest, read in index order after/before a cursor."""
+    limit = limit or PAGE_SIZE
+    after_key = decode_cursor(after)
+    before_key = None if after_key else decode_cursor(before)
+    key = tuple_(Ticket.severity, Ticket.created_at, Ticket.id)
+    query = _filtered(filters, viewer).options(raiseload(Ticket.creator)).limit(limit + 1)
+    if before_key:
+        query = query.where(key < before_key).order_by(
+            Ticket.severity.desc(), Ticket.created_at.desc(), Ticket.id.desc())
+        rows = list(db.session.scalars(query))
+        if not rows:
+            return list_tickets(filters, viewer, limit=limit)
+        has_prev, rows, has_next = len(rows) > limit, rows[:limit][::-1], True
+    else:
+        if after_key:
+            query = query.where(key > after_key)
+        rows = list(db.session.scalars(query.order_by(Ticket.severity, Ticket.created_at, Ticket.id)))
+        has_prev, has_next, rows = after_key is not None, len(rows) > limit, rows[:limit]
+    return QueuePage(
+        tickets=rows,
+        next_cursor=encode_cursor(rows[-1]) if has_next and rows else None,
+        prev_cursor=encode_cursor(rows[0]) if has_prev and rows else None,
+        is_first=not has_prev,
+    )
+
+
+def _filtered(filters: QueueFilter, viewer: User):
+    """The WHERE clauses, shaped so each combination has a matching (partial) index."""
+    query = db.select(Ticket)
+    if filters.status == ACTIVE:
+        query = query.where(ACTIVE_SQL)  # literal, so the partial indexes apply
+    elif filters.status != ALL:
+        query = query.where(Ticket.status == filters.status)
+    if filters.severity:
+        query = query.where(Ticket.severity == filters.severity)
+    if filters.queue:
+        query = query.where(Ticket.category_id == filters.queue)
+    if filters.assignee == ME:
+        query = query.where(Ticket.assignee_id == viewer.id)
+    elif filters.assignee == UNASSIGNED:
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif filters.assignee:
+        query = query.where(Ticket.assignee_id == int(filters.assignee))
+    return query
+
+
+def queue_categories() -> list[Category]:
+    """Every category, inactive ones too: old tickets still sit in them."""
+    return list(db.session.scalars(db.select(Category).order_by(Category.active.desc(), Category.name)))

@@ -1,0 +1,44 @@
+"""Posting and deleting comments without a page reload."""
+from flask import request
+from flask_login import current_user
+
+from ..auth.access import STAFF, access
+from ..services import Forbidden, NotFound, ValidationError
+from ..services import comments as service
+from ..services.base import rollback
+from . import bp
+from .ticket_page import respond, ticket_from_url
+
+
+@bp.post("/tickets/<display_id>/comments")
+@access(STAFF)
+def add_comment(display_id):
+    ticket = ticket_from_url(display_id)
+    body = request.form.get("body", "")
+    try:
+        comment = service.add_comment(current_user, ticket, body)
+    except ValidationError as exc:
+        rollback()
+        return respond(ticket, "comment_form", status=422, tab="comments", errors=exc.fields,
+                       values={"body": body})
+    return respond(ticket, "comment_form", tab="comments", new_comment=comment,
+                   extra_oob=("new_comment", "comments_empty"))
+
+
+@bp.post("/tickets/<display_id>/comments/<int:comment_id>/delete")
+@access(STAFF)
+def delete_comment(display_id, comment_id):
+    ticket = ticket_from_url(display_id)
+    try:
+        comment = service.get_comment(ticket, comment_id)
+    except NotFound as exc:  # already deleted, e.g. by an admin a moment ago
+        return respond(ticket, "removed_comment", status=404, tab="comments",
+                       alert=exc.message, alert_at="removed_comment")
+    try:
+        service.delete_comment(current_user, comment)
+    except Forbidden as exc:
+        rollback()
+        return respond(ticket, "comment_refused", status=403, tab="comments",
+                       alert=exc.message, alert_at="comment_refused", refused_comment=comment)
+    return respond(ticket, "removed_comment", tab="comments", message="Comment deleted.",
+                   extra_oob=("comments_empty",))
