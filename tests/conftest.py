@@ -92,8 +92,10 @@ def _fresh_request_globals() -> None:
 
     Otherwise the signed-in user and CSRF token cached there leak from one client to another.
     """
-    from flask import g
+    from flask import g, has_app_context
 
+    if not has_app_context():
+        return
     for name in list(vars(g)):
         delattr(g, name)
 

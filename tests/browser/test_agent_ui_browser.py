@@ -23,6 +23,7 @@ def file_ticket(page, live_server, w, title):
     """Fill the new-ticket form through the cascading selects and submit it."""
     page.click("nav.topnav >> text=New ticket")
     page.wait_for_url("**/tickets/new")
+    expect(page.locator(".field-error")).to_have_count(0)  # a fresh form, not the last one's errors
     page.fill("#title", title)
     page.fill("#overview", "Disk at **98%** on web01")
     page.check("input[name=severity][value='2']")

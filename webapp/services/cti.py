@@ -11,7 +11,7 @@ def _as_id(value) -> int | None:
     """Accept 7 or "7"; anything else (or anything no row can have) is not an id."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
         value = int(value.strip())
     if isinstance(value, int) and 0 < value <= MAX_ID:
         return value

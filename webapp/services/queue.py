@@ -70,7 +70,7 @@ def encode_cursor(ticket: Ticket) -> str:
 
 def decode_cursor(text) -> tuple | None:
     """The (severity, created_at, id) an `encode_cursor` text stands for; None if it is not one."""
-    values = [_as_id(part) for part in text.split(".")] if isinstance(text, str) else []
+    values = [_cursor_int(part) for part in text.split(".")] if isinstance(text, str) else []
     if len(values) != 3 or None in values or values[0] not in range(1, 6):
         return None
     try:
@@ -78,6 +78,11 @@ def decode_cursor(text) -> tuple | None:
     except OverflowError:
         return None
     return values[0], created, values[2]
+
+
+def _cursor_int(part: str) -> int | None:
+    """A non-negative whole number of at most 19 digits (microseconds since 1970 fit)."""
+    return int(part) if part.isascii() and part.isdigit() and len(part) <= 19 else None
 
 
 def list_tickets(filters: QueueFilter, viewer: User, *, after=None, before=None,
