@@ -53,6 +53,9 @@ def database_name(url: str) -> str:
 
 
 def drop_database(url: str) -> None:
+    name = database_name(url)
+    if "bench" not in name:
+        sys.exit(f"refusing to drop {name!r}: bench databases have 'bench' in their name")
     with admin_connection(url) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database_name(url))))
 
@@ -135,9 +138,14 @@ def next_id(conn: psycopg.Connection, table: str) -> int:
 
 
 def column_types(conn: psycopg.Connection, table: str, columns: tuple[str, ...]) -> list[int]:
-    """Type oids of `columns`, which binary COPY needs to encode each value."""
+    """Type oids of `columns`, which binary COPY needs to encode each value.
+
+    json goes as text: its binary form is its text, and our rows already hold serialised JSON
+    (psycopg's json dumper would encode the string again).
+    """
     found = dict(conn.execute(
-        "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
+        "SELECT attname, CASE WHEN atttypid = 'json'::regtype THEN 'text'::regtype ELSE atttypid END::int"
+        " FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
         (table,)).fetchall())
     return [found[column] for column in columns]
 

@@ -133,6 +133,19 @@ def app_env(args, state: dict) -> dict:
     return env
 
 
+def background_cpu(seconds: float = 1.0) -> float:
+    """Busy share of all cores while our server sits idle: what the rest of the machine is using."""
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values[:8]) - idle, sum(values[:8])
+
+    busy0, total0 = sample()
+    time.sleep(seconds)
+    busy1, total1 = sample()
+    return round(100 * (busy1 - busy0) / max(total1 - total0, 1), 1)
+
+
 def headers_for(scenario: Scenario, client: Client, state: dict) -> dict:
     headers = dict(scenario.headers)
     if scenario.auth in ("session", "csrf"):
@@ -150,7 +163,8 @@ def measure(scenario: Scenario, server: Server, client: Client, state: dict, arg
     headers = headers_for(scenario, client, state)
     body = scenario.body(state) if scenario.body else None
     status = client.request(scenario.method, paths[0], headers=headers, body=body).status
-    row = {"scenario": scenario.name, "method": scenario.method, "path": paths[0], "probe": status}
+    row = {"scenario": scenario.name, "method": scenario.method, "path": paths[0], "probe": status,
+           "background_cpu": background_cpu()}
     if status in (404, 405):
         return {**row, "note": f"skipped: {status} on probe (not built yet)"}
     if 300 <= status < 400 and scenario.auth != "none":
@@ -182,17 +196,17 @@ def run_size(args, size: int | None) -> dict:
 
 def format_row(row: dict) -> str:
     if "rps" not in row:
-        return f"{row['scenario']:<24} {'-':>9} {'-':>8} {'-':>8} {'-':>8}  {row['note']}"
+        return f"{row['scenario']:<24} {'-':>9} {'-':>8} {'-':>8} {'-':>8} {'-':>7}  {row['note']}"
     note = row["note"] or ("" if not row["socket_errors"] else f"{row['socket_errors']} socket errors")
     return (f"{row['scenario']:<24} {row['rps']:>9,.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-            f"{row['non2xx']:>8}  {note}")
+            f"{row['non2xx']:>8} {row['background_cpu']:>6.0f}%  {note}")
 
 
 def header(args, tickets: int) -> str:
     threads = args.threads or "config default"
     return (f"\n== {tickets:,} tickets · gunicorn {args.workers} workers, threads {threads} · "
             f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration} · {os.cpu_count()} cores ==\n"
-            f"{'scenario':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  note")
+            f"{'scenario':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'bg cpu':>7}  note")
 
 
 def comparison(sizes: list[dict]) -> str:
