@@ -10,6 +10,7 @@ the app (services and models), the ticket history in bulk with COPY. What the ru
 """
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -200,7 +201,7 @@ def deferred_indexes_and_keys(conn: psycopg.Connection, tables: tuple[str, ...])
 def bulk_load(conn: psycopg.Connection, state: dict, *, tickets: int, sweep_due: int, rng: random.Random) -> dict:
     """COPY tickets, comments and audit rows in one transaction; return counts and the ticket rate."""
     taken = {row[0] for row in conn.execute("SELECT display_id FROM ticket")}
-    total = tickets + sweep_due
+    existing, total = len(taken), tickets + sweep_due
     generator = HistoryGenerator(
         reference(conn), rng, time.time(),
         ticket_id=next_id(conn, "ticket"), comment_id=next_id(conn, "comment"), audit_id=next_id(conn, "audit_event"),
@@ -218,7 +219,7 @@ def bulk_load(conn: psycopg.Connection, state: dict, *, tickets: int, sweep_due:
     plan.append((sweep_due, {"status": RESOLVED, "due": True}))
     counts = {"tickets": 0, "comments": 0, "audit_events": 0}
     # Rebuilding costs about what is already there; below that, row-by-row maintenance is cheaper.
-    defer = total >= len(taken) - total
+    defer = total >= existing
     started = time.perf_counter()
     with conn.transaction():
         with deferred_indexes_and_keys(conn, BULK_TABLES) if defer else nullcontext():
@@ -294,6 +295,32 @@ def vacuum_analyze(url: str) -> float:
     return time.perf_counter() - started
 
 
+class CpuClock:
+    """CPU used by this process and its PostgreSQL backend, and how busy the whole machine was.
+
+    On a shared machine wall-clock rates move with everyone else's load; CPU seconds do not.
+    """
+
+    def __init__(self, backend_pid: int):
+        self.stat = Path(f"/proc/{backend_pid}/stat")  # absent when PostgreSQL is on another host
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, list[int]]:
+        backend = 0.0
+        if self.stat.exists():
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+            backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        machine = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return time.process_time(), backend, machine
+
+    def read(self) -> dict:
+        (loader0, backend0, machine0), (loader1, backend1, machine1) = self.start, self._sample()
+        spent = [b - a for a, b in zip(machine0, machine1)]
+        busy = sum(spent) - spent[3] - spent[4]  # all but idle and iowait
+        return {"loader_s": round(loader1 - loader0, 1), "backend_s": round(backend1 - backend0, 1),
+                "machine_busy_pct": round(100 * busy / max(sum(spent), 1))}
+
+
 def read_state(path: Path) -> dict:
     if not path.exists():
         sys.exit(f"{path} not found: --append needs a database made by this loader (run without --append first)")
@@ -321,6 +348,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    args.database_url = psycopg_url(args.database_url)
     if args.drop:
         drop_database(args.database_url)
         print(f"dropped {database_name(args.database_url)}")
@@ -337,7 +365,9 @@ def main(argv=None) -> int:
     setup = time.perf_counter() - started
     print(f"database {database_name(args.database_url)}: schema and reference data in {setup:.1f}s")
     with psycopg.connect(psycopg_url(args.database_url)) as conn:
+        cpu = CpuClock(conn.info.backend_pid)
         result = bulk_load(conn, state, tickets=args.tickets, sweep_due=args.sweep_due, rng=rng)
+        result["cpu"] = cpu.read()
     maintenance = vacuum_analyze(args.database_url)
     state["tickets"] += result["tickets"]
     state["loads"].append({**result, "sweep_due": args.sweep_due, "at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
@@ -345,6 +375,8 @@ def main(argv=None) -> int:
     print(f"loaded {result['tickets']:,} tickets, {result['comments']:,} comments, "
           f"{result['audit_events']:,} audit events in {result['seconds']:.1f}s: "
           f"{result['tickets_per_s']:,} tickets/s")
+    print(f"cpu: loader {result['cpu']['loader_s']}s, postgres backend {result['cpu']['backend_s']}s "
+          f"(parallel index workers not counted); machine busy {result['cpu']['machine_busy_pct']}%")
     print(f"vacuum + analyze {maintenance:.1f}s; total {time.perf_counter() - started:.1f}s; "
           f"{state['tickets']:,} tickets in the database; state in {args.state}")
     return 0
