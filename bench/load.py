@@ -310,15 +310,22 @@ class CpuClock:
         if self.stat.exists():
             fields = self.stat.read_text().rsplit(")", 1)[1].split()
             backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        machine = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-        return time.process_time(), backend, machine
+        return time.process_time(), backend, machine_jiffies()
 
     def read(self) -> dict:
         (loader0, backend0, machine0), (loader1, backend1, machine1) = self.start, self._sample()
-        spent = [b - a for a, b in zip(machine0, machine1)]
-        busy = sum(spent) - spent[3] - spent[4]  # all but idle and iowait
         return {"loader_s": round(loader1 - loader0, 1), "backend_s": round(backend1 - backend0, 1),
-                "machine_busy_pct": round(100 * busy / max(sum(spent), 1))}
+                "machine_busy_pct": busy_percent(machine0, machine1)}
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(values) - values[3] - values[4], sum(values)  # busy: all but idle and iowait
+
+
+def busy_percent(before: tuple[int, int], after: tuple[int, int]) -> float:
+    return round(100 * (after[0] - before[0]) / max(after[1] - before[1], 1), 1)
 
 
 def read_state(path: Path) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import wrk
 from client import Client, free_port
-from load import DEFAULT_STATE, DEFAULT_URL, psycopg_url
+from load import DEFAULT_STATE, DEFAULT_URL, busy_percent, machine_jiffies, psycopg_url
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -135,15 +135,9 @@ def app_env(args, state: dict) -> dict:
 
 def background_cpu(seconds: float = 1.0) -> float:
     """Busy share of all cores while our server sits idle: what the rest of the machine is using."""
-    def sample() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = values[3] + values[4]  # idle + iowait
-        return sum(values[:8]) - idle, sum(values[:8])
-
-    busy0, total0 = sample()
+    before = machine_jiffies()
     time.sleep(seconds)
-    busy1, total1 = sample()
-    return round(100 * (busy1 - busy0) / max(total1 - total0, 1), 1)
+    return busy_percent(before, machine_jiffies())
 
 
 def headers_for(scenario: Scenario, client: Client, state: dict) -> dict:
