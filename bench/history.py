@@ -99,8 +99,9 @@ class HistoryGenerator:
                            JSON_STATUS[OPEN], JSON_STATUS[IN_PROGRESS]))
         if resolved is not None:
             events.append((resolved, worker_id, "status", JSON_STATUS[OPEN], JSON_STATUS[RESOLVED]))
-        if closed is not None:
-            events.append((closed, closer, "status", JSON_STATUS[RESOLVED], JSON_STATUS[CLOSED]))
+        if closed is not None:  # the sweep audits as the system with its own action
+            events.append((closed, closer, "status" if closer else "auto_close",
+                           JSON_STATUS[RESOLVED], JSON_STATUS[CLOSED]))
         if comments is None:
             comments = rng.randint(1, 20) if rng.random() < COMMENTED_SHARE else 0
         if comments:

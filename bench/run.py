@@ -63,7 +63,7 @@ SCENARIOS = (
     Scenario("login page", "GET", "/login", "none", "the smallest full page: template and CSRF token, no query"),
     Scenario("dashboard", "GET", "/", "session", "first page of the open queue, SEV 1 first, oldest first"),
     Scenario("dashboard: assignee me", "GET", "/?assignee=me", "session", "the signed-in agent's open tickets"),
-    Scenario("dashboard: category", "GET", "/?category={category_id}", "session", "open tickets of one category"),
+    Scenario("dashboard: category", "GET", "/?queue={category_id}", "session", "open tickets of one category"),
     Scenario("ticket page", "GET", "/tickets/{ticket}", "session", "full page of a ticket with 20 comments",
              tickets="page_tickets"),
     Scenario("tab fragment", "GET", "/tickets/{ticket}/comments", "session",
@@ -177,6 +177,7 @@ def run_size(args, size: int | None) -> dict:
         subprocess.run([sys.executable, str(BENCH / "load.py"), "--database-url", args.database_url,
                         "--state", str(args.state), "--tickets", str(size)], check=True)
     state = json.loads(args.state.read_text())
+    print(header(args, state["tickets"]), flush=True)
     chosen = [s for s in SCENARIOS if not args.only or any(o.lower() in s.name.lower() for o in args.only)]
     rows = []
     with Server(args, app_env(args, state)) as server:
@@ -255,13 +256,11 @@ def main(argv=None) -> int:
     for size in args.tickets or [None]:
         if size is None and not args.state.exists():
             sys.exit(f"{args.state} not found: run bench/load.py first, or pass --tickets N")
-        tickets = size if size is not None else json.loads(args.state.read_text())["tickets"]
-        print(header(args, tickets), flush=True)
         results["sizes"].append(run_size(args, size))
     if len(results["sizes"]) > 1:
         print(comparison(results["sizes"]))
     if args.sweep:
-        from sweep import run_sweep
+        from timed_sweep import run_sweep
 
         results["sweep"] = run_sweep(args, app_env(args, json.loads(args.state.read_text())))
     path = OUT / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
