@@ -370,7 +370,8 @@ def main(argv=None) -> int:
         recreate_database(args.database_url)
         state = migrate_and_seed(args.database_url, rng)
     setup = time.perf_counter() - started
-    print(f"database {database_name(args.database_url)}: schema and reference data in {setup:.1f}s")
+    if not args.append:
+        print(f"database {database_name(args.database_url)}: schema and reference data in {setup:.1f}s")
     with psycopg.connect(psycopg_url(args.database_url)) as conn:
         cpu = CpuClock(conn.info.backend_pid)
         result = bulk_load(conn, state, tickets=args.tickets, sweep_due=args.sweep_due, rng=rng)

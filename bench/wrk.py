@@ -4,19 +4,21 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-# `response` counts every status outside 2xx (wrk's own counter lets 3xx through); `done`
-# adds up the per-thread counters, which live in separate Lua states.
+# `response` counts every status outside 2xx by code (wrk's own counter lets 3xx through);
+# `done` adds up the per-thread counters, which live in separate Lua states.
 LUA = """\
 local method = {method}
 local body = {body}
 local headers = {{{headers}}}
 local paths = {{{paths}}}
-local i = 0
-non2xx = 0  -- global: done() reads it from each thread with thread:get
+-- globals, so setup() and done() can reach them in each thread's own Lua state
+i = 0
+non2xx = {{}}
 local threads = {{}}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("i", (#threads - 1) * 97)  -- threads start apart, not on the same ticket
 end
 
 function request()
@@ -26,16 +28,20 @@ end
 
 function response(status, _, _)
   if status < 200 or status > 299 then
-    non2xx = non2xx + 1
+    non2xx[status] = (non2xx[status] or 0) + 1
   end
 end
 
 function done(summary, latency, requests)
-  local total = 0
+  local total = {{}}
   for _, thread in ipairs(threads) do
-    total = total + thread:get("non2xx")
+    for status, count in pairs(thread:get("non2xx")) do
+      total[status] = (total[status] or 0) + count
+    end
   end
-  io.write(string.format("non2xx %d\\n", total))
+  for status, count in pairs(total) do
+    io.write(string.format("status %d %d\\n", status, count))
+  end
 end
 """
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -48,6 +54,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     non2xx: int
+    statuses: dict[int, int]  # the non-2xx answers by status code
     socket_errors: int
 
 
@@ -90,13 +97,15 @@ def parse(output: str) -> Result:
             return default
         return match.groups()
 
+    statuses = {int(code): int(count) for code, count in re.findall(r"^status (\d+) (\d+)$", output, re.M)}
     errors = number(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", ("0",) * 4)
     return Result(
         requests=int(number(r"(\d+) requests in")[0]),
         rps=float(number(r"Requests/sec:\s+([\d.]+)")[0]),
         p50_ms=_ms(*number(r"\s50(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\b")),
         p99_ms=_ms(*number(r"\s99(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\b")),
-        non2xx=int(number(r"non2xx (\d+)")[0]),
+        non2xx=sum(statuses.values()),
+        statuses=statuses,
         socket_errors=sum(int(n) for n in errors),
     )
 
