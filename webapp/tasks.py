@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .jobs import app_job, enqueue
-from .services import delivery, sweep as sweep_service
+from .services import delivery, idempotency, sweep as sweep_service
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,12 @@ def requeue_undelivered() -> int:
     return len(due) + int(undispatched)
 
 
+@app_job
+def purge_idempotency_records() -> int:
+    """Hourly: forget Idempotency-Key responses older than their 24-hour window."""
+    return idempotency.purge_expired()
+
+
 @dataclass(frozen=True)
 class Periodic:
     """A periodic job: `cron` for `rq cron` when given, else every `every` seconds (the embedded timer always uses `every`)."""
@@ -57,4 +63,5 @@ class Periodic:
 PERIODIC = (
     Periodic(sweep, every=3600, cron="0 * * * *"),
     Periodic(requeue_undelivered, every=60),
+    Periodic(purge_idempotency_records, every=3600, cron="30 * * * *"),
 )

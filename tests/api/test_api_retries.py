@@ -208,3 +208,10 @@ def test_closed_dedup_ticket_no_longer_matches(make, keys, n8n_cti):
     ticket_service.change_status(keys.service, first, Status.CLOSED)
     second, deduplicated = ticket_service.create_or_dedup(make.user(role=Role.SERVICE), **fields)
     assert not deduplicated and second.id != first.id
+
+
+def test_expired_records_are_purged_by_an_hourly_job():
+    from webapp.tasks import PERIODIC
+
+    [job] = [p for p in PERIODIC if p.path == "webapp.tasks.purge_idempotency_records"]
+    assert job.cron == "30 * * * *" and job.every == 3600
