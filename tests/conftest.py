@@ -71,7 +71,9 @@ def _app(database_url):
 def app(_app):
     """Each test runs inside a transaction that is rolled back afterwards."""
     with _app.app_context():
-        connection = db.engine.connect()
+        # Deferred on SQLite: the test's own transaction takes the write lock only once it writes,
+        # so probes that open a second connection (readiness, drift check) are not locked out.
+        connection = db.engine.connect().execution_options(sqlite_begin="DEFERRED")
         outer = connection.begin()
         original = db.session
         db.session = scoped_session(

@@ -87,6 +87,8 @@ def _sqlite_pragmas(dbapi_connection, _record):
 def _sqlite_begin(conn):
     """SQLite: take the write lock up front. A deferred BEGIN that reads, then writes after another
     thread's commit (a request beside an in-process job) fails at once with "database is locked";
-    an IMMEDIATE one waits its turn under busy_timeout instead."""
+    an IMMEDIATE one waits its turn under busy_timeout instead. A connection may ask for a plain
+    deferred BEGIN with the execution option sqlite_begin="DEFERRED" (the test harness does)."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")
