@@ -133,9 +133,12 @@ def load_schedule(redis_url: str, queue_name: str, monkeypatch) -> CronScheduler
     return scheduler
 
 
-def test_rq_cron_schedules_the_hourly_sweep_and_the_minutely_requeue(redis_url, queue_name, monkeypatch):
+def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(redis_url, queue_name, monkeypatch):
     scheduled = {job.func_name: job for job in load_schedule(redis_url, queue_name, monkeypatch).get_jobs()}
-    assert set(scheduled) == {"webapp.tasks.sweep", "webapp.tasks.requeue_undelivered"}
+    assert set(scheduled) == {"webapp.tasks.sweep", "webapp.tasks.requeue_undelivered",
+                              "webapp.tasks.purge_idempotency_records"}
+    purge = scheduled["webapp.tasks.purge_idempotency_records"]
+    assert (purge.cron, purge.queue_name) == ("30 * * * *", queue_name)
     assert (scheduled["webapp.tasks.sweep"].cron, scheduled["webapp.tasks.sweep"].queue_name) == ("0 * * * *", queue_name)
     assert (scheduled["webapp.tasks.requeue_undelivered"].interval,
             scheduled["webapp.tasks.requeue_undelivered"].queue_name) == (60, queue_name)
