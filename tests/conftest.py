@@ -53,6 +53,9 @@ def make_app(database_url: str, **overrides):
         "REDIS_URL": None,
         "PREFERRED_URL_SCHEME": "http",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
+        # Many tests sign in with wrong passwords from one address; tests/security sets real limits.
+        "LOGIN_RATE_LIMIT_ACCOUNT": "1000 per minute",
+        "LOGIN_RATE_LIMIT_ADDRESS": "1000 per minute",
     }
     settings.update(overrides)
     return create_app(settings)
@@ -136,6 +139,27 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def redis_keyspace():
+    """(TEST_REDIS_URL, a key prefix of this test's own); keys under the prefix are deleted after."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to test against Redis")
+    from redis import Redis
+
+    prefix = f"ticketing-test-{secrets.token_hex(4)}"
+    yield url, prefix
+    redis = Redis.from_url(url)
+    for key in redis.scan_iter(match=f"*{prefix}*"):
+        redis.delete(key)
+
+
+def redis_keys(url: str, prefix: str) -> list:
+    from redis import Redis
+
+    return list(Redis.from_url(url).scan_iter(match=f"*{prefix}*"))
 
 
 class AuthActions:

@@ -57,7 +57,7 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 1024 * 1024),
-        "API_RATE_LIMIT": env.get("API_RATE_LIMIT") or "300 per minute",
+        **rate_limits(env),
         "WTF_CSRF_TIME_LIMIT": None,
         "PREFERRED_URL_SCHEME": env.get("PREFERRED_URL_SCHEME") or ("http" if embedded else "https"),
         "INSTANCE_PATH": str(instance),
@@ -89,6 +89,26 @@ def ops_settings(env) -> dict:
         "METRICS_ALLOW_CIDRS": env.get("METRICS_ALLOW_CIDRS") or "127.0.0.1/32,::1/128",
         "METRICS_CACHE_SECONDS": float(env.get("METRICS_CACHE_SECONDS") or 10),
     }
+
+
+RATE_LIMITS = {
+    "API_RATE_LIMIT": "300 per minute",              # requests per API key
+    "LOGIN_RATE_LIMIT_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per username
+    "LOGIN_RATE_LIMIT_ADDRESS": "20 per 15 minutes",  # failed sign-ins per client address
+}
+
+
+def rate_limits(env) -> dict:
+    """Flask-Limiter strings, checked at start-up: a typo must not silently turn a limit off."""
+    from limits import parse_many
+
+    settings = {name: env.get(name) or default for name, default in RATE_LIMITS.items()}
+    for name, value in settings.items():
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise RuntimeError(f"{name}={value!r} is not a rate limit like '5 per 15 minutes'") from exc
+    return settings
 
 
 def normalise_database_url(url: str) -> str:

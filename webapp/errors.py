@@ -2,6 +2,7 @@
 import logging
 
 from flask import jsonify, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
@@ -27,8 +28,15 @@ def register(app) -> None:
             return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
         return _page(exc.status, exc.message)
 
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        """Nothing was changed; say why in words a person can act on."""
+        return _page(400, f"{exc.description} {CSRF_ADVICE}")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if exc.response is not None:  # the raiser built the whole answer (the sign-in form at 429)
+            return exc.response
         if wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
             response = jsonify(error_body(code, exc.description or exc.name))
@@ -49,6 +57,8 @@ def register(app) -> None:
         return _page(500, message)
 
 
+CSRF_ADVICE = ("Nothing was changed: the form had expired or did not come from this site."
+               " Reload the page and try again.")
 TITLES = {
     400: "Bad request", 401: "Sign in required", 403: "Not allowed", 404: "Not found",
     405: "Method not allowed", 409: "Changed meanwhile", 413: "Too large", 422: "Check your input",

@@ -25,7 +25,7 @@ DEFAULT = object()
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(_app):
     """Rate-limit counters live in memory for the whole run; each test starts with full budgets."""
-    _app.extensions["api_limiter"].reset()
+    _app.extensions["rate_limiter"].reset()
 
 
 class ApiClient:

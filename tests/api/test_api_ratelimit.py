@@ -51,29 +51,16 @@ def test_docs_are_not_rate_limited(client, tight_limit):
 
 
 @pytest.mark.redis
-def test_limits_are_kept_in_redis_when_configured(database_url, _app):
+def test_limits_are_kept_in_redis_when_configured(database_url, _app, redis_keyspace):
     """Several web processes share one budget per key: the counters live in Redis."""
-    import os
-    import secrets
+    from ..conftest import make_app, redis_keys
 
-    from redis import Redis
-
-    from ..conftest import make_app
-
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        pytest.skip("set TEST_REDIS_URL to test Redis-backed rate limits")
-    prefix = f"ticketing-test-{secrets.token_hex(4)}"
+    url, prefix = redis_keyspace
     settings = {"REDIS_URL": url, "RATELIMIT_KEY_PREFIX": prefix, "API_RATE_LIMIT": "2 per minute"}
     first, second = make_app(database_url, **settings), make_app(database_url, **settings)
-    redis = Redis.from_url(url)
-    try:
-        statuses = [app.test_client().get("/api/me").status_code for app in (first, second, first)]
-        assert statuses == [401, 401, 429]
-        assert list(redis.scan_iter(match=f"*{prefix}*"))
-    finally:
-        for key in redis.scan_iter(match=f"*{prefix}*"):
-            redis.delete(key)
+    statuses = [app.test_client().get("/api/me").status_code for app in (first, second, first)]
+    assert statuses == [401, 401, 429]
+    assert redis_keys(url, prefix)
 
 
 def test_requests_still_served_when_redis_is_down(database_url, _app):

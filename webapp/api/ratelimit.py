@@ -1,14 +1,11 @@
-"""Per-key rate limiting of the API: Redis-backed when REDIS_URL is set, in memory otherwise."""
+"""Per-key rate limiting of the API, declared on the app's one limiter (webapp/ratelimit.py)."""
 import hashlib
 
-from flask import current_app, request
+from flask import request
 from flask_limiter import Limiter
 
 from ..auth.access import API, policy_for
-from . import bp
-
-DEFAULT_LIMIT = "300 per minute"
-KEY_PREFIX = "ticketing-api-ratelimit"
+from ..ratelimit import client_address, configured
 
 
 def rate_key() -> str:
@@ -16,12 +13,7 @@ def rate_key() -> str:
     key = request.headers.get("X-Api-Key")
     if key:
         return "key:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
-    return "ip:" + (request.remote_addr or "unknown")
-
-
-def current_limit() -> str:
-    """Read on every request, so API_RATE_LIMIT can be tuned without a restart of the limiter."""
-    return current_app.config.get("API_RATE_LIMIT") or DEFAULT_LIMIT
+    return client_address()
 
 
 def _not_key_authenticated() -> bool:
@@ -29,24 +21,9 @@ def _not_key_authenticated() -> bool:
     return policy_for(request.endpoint) != API
 
 
-@bp.record_once
-def _init(state) -> None:
-    """One limiter per app, bound when the blueprint is registered (before the access check runs)."""
-    app = state.app
-    limiter = Limiter(
-        key_func=rate_key,
-        storage_uri=app.config.get("REDIS_URL") or "memory://",
-        storage_options={"socket_connect_timeout": 2, "socket_timeout": 2} if app.config.get("REDIS_URL") else {},
-        strategy="moving-window",
-        headers_enabled=True,
-        swallow_errors=True,  # Redis down: serve unlimited rather than fail every request
-        in_memory_fallback_enabled=True,
-        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or KEY_PREFIX,
-    )
-    limiter.init_app(app)
-    limiter.request_filter(_not_key_authenticated)
+def limit_api(app, limiter: Limiter) -> None:
+    """One budget (API_RATE_LIMIT) per key, shared by every API route; over it: 429 + Retry-After."""
     limiter.shared_limit(
-        current_limit, scope="api",
+        configured("API_RATE_LIMIT"), scope="api", key_func=rate_key, exempt_when=_not_key_authenticated,
         error_message="Too many requests for this API key; wait for the time in Retry-After, then retry.",
-    )(state.blueprint)
-    app.extensions["api_limiter"] = limiter
+    )(app.blueprints["api"])
