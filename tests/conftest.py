@@ -2,6 +2,7 @@
 import os
 import secrets
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,26 @@ def database_url(tmp_path_factory):
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@contextmanager
+def own_database(database_url: str, suffix: str, tmp_dir: Path):
+    """A further database for a module whose commits must be real: `<name>_<suffix>` on the
+    same PostgreSQL server (dropped afterwards), or a SQLite file in `tmp_dir`."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        yield url.set(database=str(tmp_dir / f"{suffix}.db")).render_as_string(hide_password=False)
+        return
+    url = url.set(database=f"{url.database}_{suffix}")
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
         admin.dispose()
 
 

@@ -42,8 +42,9 @@ def status_label(status: str) -> str:
 
 
 def register(app) -> None:
+    from . import badges  # it builds on the filters above
     app.jinja_env.filters.update(
         markdown=render_markdown, reltime=relative_time, exacttime=exact_time,
         isotime=iso_time, status_label=status_label,
     )
-    app.jinja_env.globals.update(SEVERITY_LABELS=SEVERITY_LABELS, STATUSES=list(Status))
+    app.jinja_env.globals.update(SEVERITY_LABELS=SEVERITY_LABELS, STATUSES=list(Status), **badges.GLOBALS)
