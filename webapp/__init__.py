@@ -41,12 +41,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     _register_blueprints(app)
-    from . import cli, errors, jobs, ops, templating
+    from . import cli, db_reuse, errors, jobs, ops, templating
     from .auth.access import check_declarations, enforce_access
 
     ops.init_app(app)  # request ids, headers and probes wrap everything, so they come first
     app.before_request(enforce_access)
     jobs.init_app(app)
+    db_reuse.init_app(app)
     errors.register(app)
     templating.register(app)
     cli.register(app)

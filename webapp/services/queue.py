@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import tuple_
-from sqlalchemy.orm import raiseload
+from sqlalchemy.orm import defer, raiseload
 
 from ..extensions import db
 from ..models import Category, Status, Ticket, User
@@ -92,7 +92,8 @@ def list_tickets(filters: QueueFilter, viewer: User, *, after=None, before=None,
     after_key = decode_cursor(after)
     before_key = None if after_key else decode_cursor(before)
     key = tuple_(Ticket.severity, Ticket.created_at, Ticket.id)
-    query = _filtered(filters, viewer).options(raiseload(Ticket.creator)).limit(limit + 1)
+    query = _filtered(filters, viewer).options(raiseload(Ticket.creator), defer(Ticket.overview, raiseload=True))
+    query = query.limit(limit + 1)
     if before_key:
         query = query.where(key < before_key).order_by(
             Ticket.severity.desc(), Ticket.created_at.desc(), Ticket.id.desc())
