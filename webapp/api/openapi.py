@@ -116,10 +116,12 @@ PATHS = {
         ),
     },
     "/api/tickets/{ref}": {
-        "get": _operation("getTicket", "Tickets", "Read a ticket", _ok("Ticket", "The ticket.", headers=ETAG, links=TICKET_LINKS),
+        "get": _operation("getTicket", "Tickets", "Read a ticket",
+                          _ok("Ticket", "The ticket.", headers=ETAG, links=TICKET_LINKS),
                           errors=("404",), params=[TICKET_REF]),
         "patch": _operation(
-            "updateTicket", "Tickets", "Change a ticket", _ok("Ticket", "The changed ticket.", headers=ETAG, links=TICKET_LINKS),
+            "updateTicket", "Tickets", "Change a ticket",
+            _ok("Ticket", "The changed ticket.", headers=ETAG, links=TICKET_LINKS),
             errors=(*BODY_ERRORS, "404", "409"), body="TicketPatch",
             params=[TICKET_REF, {"name": "If-Match", "in": "header", "schema": {"type": "string"},
                                  "description": 'The ETag you read, e.g. "3"; 409 if the ticket changed since.'}],
