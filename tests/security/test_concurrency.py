@@ -247,28 +247,23 @@ def test_a_sweep_racing_a_reopen_leaves_each_ticket_closed_or_reopened(race):
 
 
 @pytest.mark.postgres
-def test_a_sweep_between_a_reopens_read_and_write_makes_the_reopen_a_conflict(race):
+@pytest.mark.parametrize("moment", ["between the re-open's read and write", "while the re-open is uncommitted"])
+def test_a_sweep_at_the_critical_moments_of_a_reopen(race, moment):
+    """Between read and write, the re-open gets a 409 (the sweep moved the version on); while the
+    re-open holds the row, the sweep's SKIP LOCKED passes the ticket by instead of waiting or closing."""
     on_postgres()
     ticket_id = due_ticket(race)
     with race.app.app_context():
         ticket, actor = db.session.get(Ticket, ticket_id), db.session.get(User, race.user_ids[1])
-        [(closed, error)] = all_at_once(lambda: run_sweep(race))  # commits while we hold the old read
-        assert (closed, error) == (1, None)
-        with pytest.raises(Conflict):
-            ticket_service.change_status(actor, ticket, Status.OPEN)
+        if moment.startswith("between"):
+            [(closed, error)] = all_at_once(lambda: run_sweep(race))  # commits while we hold the old read
+            with pytest.raises(Conflict):
+                ticket_service.change_status(actor, ticket, Status.OPEN)
+        else:
+            with transaction():  # the re-open is written (row locked) but not yet committed
+                ticket_service.change_status(actor, ticket, Status.OPEN)
+                [(closed, error)] = all_at_once(lambda: run_sweep(race))
         db.session.remove()
-    assert_whole(race, ticket_id, reopened=False)
-
-
-@pytest.mark.postgres
-def test_a_sweep_while_a_reopen_is_uncommitted_passes_the_ticket_by(race):
-    on_postgres()
-    ticket_id = due_ticket(race)
-    with race.app.app_context():
-        ticket, actor = db.session.get(Ticket, ticket_id), db.session.get(User, race.user_ids[1])
-        with transaction():  # the re-open is written (row locked) but not yet committed
-            ticket_service.change_status(actor, ticket, Status.OPEN)
-            [(closed, error)] = all_at_once(lambda: run_sweep(race))
-            assert (closed, error) == (0, None)  # SKIP LOCKED: not waited for, not closed
-        db.session.remove()
-    assert_whole(race, ticket_id, reopened=True)
+    reopened = not moment.startswith("between")
+    assert (closed, error) == (0 if reopened else 1, None)
+    assert_whole(race, ticket_id, reopened=reopened)
