@@ -10,10 +10,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Comment, OutboxEvent, Role, Status, Ticket, User
 from webapp.services import Conflict, ValidationError
+from webapp.services import comments as comment_service
 from webapp.services import sweep
 from webapp.services import tickets as ticket_service
 from webapp.services.base import transaction
@@ -64,7 +66,8 @@ class Race:
 
     def request(self, method, path, json=None, key=0):
         """One API call from a fresh client, as a separate process would make it."""
-        response = self.app.test_client().open(path, method=method, json=json, headers={"X-Api-Key": self.keys[key]})
+        headers = {"X-Api-Key": self.keys[key]}
+        response = self.app.test_client().open(path, method=method, json=json, headers=headers)
         return response.status_code, response.get_json()
 
     def browser(self) -> CsrfClient:
@@ -172,6 +175,21 @@ def test_twenty_simultaneous_comments_all_land_without_an_error(race):
     assert bodies == sorted([f"api {n}" for n in range(10)] + [f"web {n}" for n in range(10)])
     status, after = race.request("GET", f"/api/tickets/{ref}")
     assert after["version"] == ticket["version"]  # comments never make an earlier read stale
+
+
+def test_a_stale_flush_anywhere_is_a_409_not_a_500(race, monkeypatch):
+    """The net behind services.base.commit(): a versioned row that moved under any flush (as the old
+    comment code's ticket.updated_at did) answers 409, for the API and for pages alike."""
+    _, ticket = race.request("POST", "/api/tickets", race.body)
+
+    def moved_under_us(*args, **kwargs):
+        raise StaleDataError("UPDATE statement on table 'ticket' expected to update 1 row(s); 0 were matched.")
+
+    monkeypatch.setattr(comment_service, "add_comment", moved_under_us)
+    status, body = race.request("POST", f"/api/tickets/{ticket['displayId']}/comments", {"body": "hello"})
+    assert (status, body["error"]["code"]) == (409, "conflict")
+    page = race.browser().post(f"/tickets/{ticket['displayId']}/comments", data={"body": "hi"}, headers=PARTIAL)
+    assert page.status_code == 409 and b"changed this at the same time" in page.data
 
 
 # --- the auto-close sweep against a re-open ----------------------------------------------------

@@ -14,6 +14,7 @@ ERRORS = {
     "415": "The body is not sent as application/json.",
     "422": "Invalid input; `fields` names each bad field.",
     "429": "Too many requests for this key; retry after `Retry-After` seconds.",
+    "503": "The database is unreachable (e.g. restarting); retry after `Retry-After` seconds.",
 }
 RATE_HEADERS = {
     "X-RateLimit-Limit": {"schema": {"type": "string"}, "description": "Requests allowed per window."},
@@ -48,8 +49,9 @@ def _json(schema: dict) -> dict:
 
 def _operation(op_id, tag, summary, success: dict, errors=(), params=(), body=None, description=""):
     responses = {code: {"description": text, **_json(ref("Error"))} for code, text in ERRORS.items()
-                 if code in {"401", "429", *errors}}
-    responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}}
+                 if code in {"401", "429", "503", *errors}}
+    for code in ("429", "503"):
+        responses[code]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}}
     responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
     for response in success.values():
         response.setdefault("headers", {}).update(RATE_HEADERS)
