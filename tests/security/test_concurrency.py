@@ -151,6 +151,8 @@ def test_fifty_simultaneous_creates_get_fifty_ids_and_fifty_audit_rows(race):
     assert race.count(Ticket, Ticket.id.in_(ids)) == 50
     assert race.count(AuditEvent, AuditEvent.ticket_id.in_(ids), AuditEvent.action == "create") == 50
     assert race.count(AuditEvent, AuditEvent.ticket_id.in_(ids)) == 50
+    audit_ids = sa.select(AuditEvent.id).where(AuditEvent.ticket_id.in_(ids))
+    assert race.count(OutboxEvent, OutboxEvent.audit_event_id.in_(audit_ids)) == 50
 
 
 def test_twenty_simultaneous_comments_all_land_without_an_error(race):
@@ -198,8 +200,8 @@ def due_ticket(race) -> int:
     """A ticket resolved 20 days ago: the next sweep closes it unless it is re-opened first."""
     with race.app.app_context():
         actor = db.session.get(User, race.user_ids[0])
-        ticket = ticket_service.create_ticket(actor, title="Fixed, we think", severity=3, category_id=race.body[
-            "categoryId"], type_id=race.body["typeId"], item_id=race.body["itemId"])
+        cti = {"category_id": race.body["categoryId"], "type_id": race.body["typeId"], "item_id": race.body["itemId"]}
+        ticket = ticket_service.create_ticket(actor, title="Fixed, we think", severity=3, **cti)
         ticket_service.change_status(actor, ticket, Status.RESOLVED)
         db.session.execute(sa.update(Ticket).where(Ticket.id == ticket.id)
                            .values(resolved_at=utcnow() - timedelta(days=20)))
