@@ -134,6 +134,7 @@ def _filtered(filters: QueueFilter, viewer: User):
     return query
 
 
-def queue_categories() -> list[Category]:
-    """Every category, inactive ones too: old tickets still sit in them."""
-    return list(db.session.scalars(db.select(Category).order_by(Category.active.desc(), Category.name)))
+def queue_categories() -> list:
+    """Every category as (id, name, active) rows, inactive ones too: old tickets still sit in them."""
+    return list(db.session.execute(
+        db.select(Category.id, Category.name, Category.active).order_by(Category.active.desc(), Category.name)))
