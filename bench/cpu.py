@@ -33,10 +33,11 @@ def tree_ms(root: int) -> float:
 
 
 def backends_ms(database_url: str) -> float:
-    """CPU of the PostgreSQL backends connected to the bench database (this query's own excluded)."""
+    """CPU of the client backends serving the bench database (not autovacuum, not this query)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         pids = [pid for (pid,) in conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'")]
     total = 0
     for pid in pids:
         fields = _stat(pid)
