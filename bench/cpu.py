@@ -20,14 +20,20 @@ def _stat(pid: int) -> list[str] | None:
     return text[text.rindex(")") + 2:].split()  # fields from 3 (state) on; the name may hold spaces
 
 
+def children(root: int) -> list[int]:
+    """Live processes whose parent is `root` (RQ's work horses start sessions of their own)."""
+    return [int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and (fields := _stat(int(entry.name))) and int(fields[1]) == root]
+
+
 def tree_ms(root: int) -> float:
     """CPU of `root`, of its live children, and of children it has reaped (cutime/cstime)."""
     fields = _stat(root)
     if fields is None:
         return 0.0
     ticks = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (child := _stat(int(entry.name))) and int(child[1]) == root:
+    for pid in children(root):
+        if child := _stat(pid):
             ticks += int(child[11]) + int(child[12])
     return ticks * TICK_MS
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import wrk
 from client import Client, free_port
-from cpu import CpuMeter
+from cpu import CpuMeter, children
 from load import DEFAULT_STATE, DEFAULT_URL, busy_percent, machine_jiffies, psycopg_url
 
 BENCH = Path(__file__).resolve().parent
@@ -111,6 +111,7 @@ class Server:
             command, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True))
 
     def __exit__(self, *exc):
+        horses = [pid for process in self.processes for pid in children(process.pid)]
         for process in self.processes:
             process.terminate()
         for process in self.processes:
@@ -119,6 +120,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)  # the group we started with start_new_session
                 process.wait()
+        for pid in horses:  # a work horse left mid-job (it has its own session): not after us
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
         self.log.close()
 
 

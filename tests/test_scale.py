@@ -9,7 +9,7 @@ from flask_migrate import upgrade
 
 from webapp.extensions import db
 from webapp.models import Role
-from webapp.services import comments
+from webapp.services import comments, delivery
 from webapp.services.tickets import assign, change_severity
 
 from .conftest import CsrfClient, make_app, own_database
@@ -198,3 +198,28 @@ def test_the_detector_sees_a_sequential_scan(scale):
     with app.app_context():
         statement = "SELECT id FROM ticket WHERE title = %(title)s"
     assert scans_of_big_tables(app, [(statement, {"title": "Bulk ticket 7"})]) == ["Seq Scan on ticket"]
+
+
+@pytest.mark.postgres
+def test_a_dispatch_batch_finds_its_rows_by_key_even_when_statistics_say_the_outbox_is_empty(scale):
+    """100k events waiting (say, after a Redis outage), statistics from when none did: each batch
+    must still look up its 200 rows by key, not compare every waiting row against the batch."""
+    app, _ = scale
+    with app.app_context():
+        db.session.execute(sa.text("DELETE FROM outbox_event"))
+        db.session.execute(sa.text(
+            "INSERT INTO outbox_event (audit_event_id, created_at) SELECT id, now() FROM audit_event"))
+        db.session.commit()
+    try:
+        with recorded(app) as statements, app.app_context():
+            assert delivery._dispatch_batch(200) == 200
+        [(update, parameters)] = [s for s in statements if s[0].lstrip().startswith("WITH picked")]
+        with app.app_context():
+            plan = "\n".join(row[0] for row in db.session.connection().exec_driver_sql(
+                "EXPLAIN " + update, parameters))
+            db.session.rollback()
+        assert "Index Cond: (id = ANY" in plan and "Semi Join" not in plan, plan
+    finally:
+        with app.app_context():
+            db.session.execute(sa.text("DELETE FROM outbox_event"))
+            db.session.commit()

@@ -46,7 +46,7 @@ def _dispatch_batch(batch_size: int) -> int:
     picked = locked_batch(pending, batch_size)
     claimed = db.session.scalars(
         sa.update(OutboxEvent)
-        .where(OutboxEvent.id.in_(sa.select(picked.c.id)), OutboxEvent.dispatched_at.is_(None))
+        .where(_among(OutboxEvent.id, sa.select(picked.c.id)), OutboxEvent.dispatched_at.is_(None))
         .values(dispatched_at=now)
         .returning(OutboxEvent.audit_event_id)
         .execution_options(synchronize_session=False)
@@ -69,6 +69,15 @@ def _dispatch_batch(batch_size: int) -> int:
             after_commit(DELIVER_JOB, delivery_id)
     commit()
     return len(claimed)
+
+
+def _among(column, ids: sa.Select):
+    """`column IN (ids)`, spelled `= ANY(ARRAY(ids))` on PostgreSQL: the batch is read once, then each
+    row found by its key. As a semi-join, with statistics from when the outbox was empty, the planner
+    matched every pending row against the batch: two seconds a batch once 90,000 rows waited."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.func.array(ids.scalar_subquery()))
+    return column.in_(ids)
 
 
 def outstanding() -> tuple[bool, list[int]]:
