@@ -87,3 +87,13 @@ def locked_batch(query: sa.Select, size: int) -> sa.CTE:
     """
     picked = query.limit(size).with_for_update(skip_locked=True).cte("picked")
     return picked.prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def among(column, ids: sa.Select):
+    """`column IN (ids)` for a locked batch, spelled `= ANY(ARRAY(ids))` on PostgreSQL: the batch is
+    read once, then each row found by its key. As a semi-join, with statistics from when the table
+    had little waiting, the planner compared every waiting row with the batch: two seconds a
+    batch once 90,000 outbox rows waited (tests/test_scale.py)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.func.array(ids.scalar_subquery()))
+    return column.in_(ids)
