@@ -74,6 +74,9 @@ def make_app(database_url: str, **overrides):
         "REDIS_URL": None,
         "PREFERRED_URL_SCHEME": "http",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests; production uses scrypt
+        # Every test signs in from 127.0.0.1 into one app: tests/test_login_throttle.py sets real limits.
+        "LOGIN_LIMIT_PER_ACCOUNT": "10000 per minute",
+        "LOGIN_LIMIT_PER_ADDRESS": "10000 per minute",
     }
     settings.update(overrides)
     return create_app(settings)

@@ -42,11 +42,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     _register_blueprints(app)
     from . import cli, db_reuse, errors, jobs, ops, templating
+    from .auth import throttle
     from .auth.access import check_declarations, enforce_access
 
     ops.init_app(app)  # request ids, headers and probes wrap everything, so they come first
     app.before_request(enforce_access)
     jobs.init_app(app)
+    throttle.init_app(app)
     db_reuse.init_app(app)
     errors.register(app)
     templating.register(app)

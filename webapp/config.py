@@ -58,6 +58,8 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH") or 1024 * 1024),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT") or "300 per minute",
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT") or "5 per 15 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS") or "30 per 15 minutes",
         "WTF_CSRF_TIME_LIMIT": None,
         "PREFERRED_URL_SCHEME": env.get("PREFERRED_URL_SCHEME") or ("http" if embedded else "https"),
         "INSTANCE_PATH": str(instance),

@@ -12,6 +12,7 @@ from ..models import Role, User
 from ..services.users import authenticate
 from . import bp
 from .access import PUBLIC, STAFF, access
+from .throttle import throttle
 
 
 class LoginForm(FlaskForm):
@@ -45,16 +46,23 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.dashboard"))
     form = LoginForm()
-    error = None
+    error, headers, status = None, {}, 200
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is not None:
+        username, address = form.username.data, request.remote_addr
+        refused = throttle().refusal(username, address)
+        if refused:  # the password is not even checked
+            error, headers, status = refused.message, {"Retry-After": str(refused.retry_after)}, 429
+        elif user := authenticate(username, form.password.data):
+            throttle().succeeded(username, address)
             login_user(user, remember=form.remember.data)
             flash(f"Welcome back, {user.display_name}.", "success")
             return redirect(safe_next(request.args.get("next")), 303)
-        error = "That username and password do not match an active account."
-    status = 422 if request.method == "POST" else 200
-    return render_template("auth/login.html", form=form, error=error), status
+        else:
+            throttle().failed(username, address)
+            error = "That username and password do not match an active account."
+    if request.method == "POST" and status == 200:
+        status = 422
+    return render_template("auth/login.html", form=form, error=error), status, headers
 
 
 @bp.route("/logout", methods=["POST"])
