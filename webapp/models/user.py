@@ -2,6 +2,7 @@
 import hashlib
 import secrets
 from enum import StrEnum
+from functools import lru_cache
 
 from flask import current_app
 from flask_login import UserMixin
@@ -27,6 +28,13 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@lru_cache(maxsize=4096)
+def avatar_class(username: str) -> str:
+    """A colour derived from the username, so it never changes between pages or sessions."""
+    digest = hashlib.sha256(username.encode()).digest()
+    return f"avatar-c{digest[0] % AVATAR_COLOURS}"
+
+
 class Face:
     """How a person looks in lists: initials on a colour. Needs `username` and `display_name`."""
 
@@ -38,9 +46,7 @@ class Face:
 
     @property
     def avatar_class(self) -> str:
-        """A colour derived from the username, so it never changes between pages or sessions."""
-        digest = hashlib.sha256(self.username.encode()).digest()
-        return f"avatar-c{digest[0] % AVATAR_COLOURS}"
+        return avatar_class(self.username)
 
 
 class User(Face, UserMixin, db.Model):
