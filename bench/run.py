@@ -21,6 +21,7 @@ from pathlib import Path
 
 import wrk
 from client import Client, free_port
+from cpu import CpuMeter, children
 from load import DEFAULT_STATE, DEFAULT_URL, busy_percent, machine_jiffies, psycopg_url
 
 BENCH = Path(__file__).resolve().parent
@@ -110,6 +111,7 @@ class Server:
             command, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True))
 
     def __exit__(self, *exc):
+        horses = [pid for process in self.processes for pid in children(process.pid)]
         for process in self.processes:
             process.terminate()
         for process in self.processes:
@@ -118,6 +120,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)  # the group we started with start_new_session
                 process.wait()
+        for pid in horses:  # a work horse left mid-job (it has its own session): not after us
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
         self.log.close()
 
 
@@ -128,7 +135,11 @@ def app_env(args, state: dict) -> dict:
                GUNICORN_WORKERS=str(args.workers), PYTHONUNBUFFERED="1",
                # One bench key sends thousands of requests a second: keep the limiter's cost
                # (it still counts every request) but not its 429s.
-               API_RATE_LIMIT="10000000 per minute")
+               API_RATE_LIMIT="10000000 per minute",
+               # No worker recycling while measuring: a recycled worker's PostgreSQL backend
+               # exits and takes its CPU count along. Recycling costs one 0.6 s boot per
+               # GUNICORN_MAX_REQUESTS (10,000) requests per worker: under 0.1 ms a request.
+               GUNICORN_MAX_REQUESTS="0")
     if args.threads:
         env["GUNICORN_THREADS"] = str(args.threads)
     if args.redis_url:
@@ -172,8 +183,14 @@ def measure(scenario: Scenario, server: Server, client: Client, state: dict, arg
     lua.write_text(wrk.script(scenario.method, paths, headers, body))
     if args.warmup:
         wrk.run(server.base, lua, threads=args.wrk_threads, connections=args.connections, duration=f"{args.warmup}s")
+    meter = CpuMeter([process.pid for process in server.processes], state["database_url"])
+    meter.start()
     result = wrk.run(server.base, lua, threads=args.wrk_threads, connections=args.connections, duration=args.duration)
-    return {**row, **asdict(result), "note": "" if status < 300 else f"probe answered {status}"}
+    app_ms, db_ms = meter.stop()
+    requests = max(result.requests, 1)
+    cpu = {"app_cpu_ms": round(app_ms / requests, 2), "db_cpu_ms": round(db_ms / requests, 2),
+           "capacity_rps": round((os.cpu_count() or 1) * 1000 / max((app_ms + db_ms) / requests, 0.001), 1)}
+    return {**row, **asdict(result), **cpu, "note": "" if status < 300 else f"probe answered {status}"}
 
 
 def run_size(args, size: int | None) -> dict:
@@ -202,14 +219,16 @@ def format_row(row: dict) -> str:
         notes.append(f"{row['socket_errors']} socket errors")
     note = "; ".join(n for n in notes if n)
     return (f"{row['scenario']:<24} {row['rps']:>9,.1f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-            f"{row['non2xx']:>8} {row['background_cpu']:>6.0f}%  {note}")
+            f"{row['non2xx']:>8} {row['background_cpu']:>6.0f}% {row['app_cpu_ms']:>7.2f} {row['db_cpu_ms']:>6.2f} "
+            f"{row['capacity_rps']:>9,.0f}  {note}")
 
 
 def header(args, tickets: int) -> str:
     threads = args.threads or "config default"
     return (f"\n== {tickets:,} tickets · gunicorn {args.workers} workers, threads {threads} · "
             f"wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration} · {os.cpu_count()} cores ==\n"
-            f"{'scenario':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'bg cpu':>7}  note")
+            f"{'scenario':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'bg cpu':>7} "
+            f"{'app ms':>7} {'db ms':>6} {'capacity':>9}  note")
 
 
 def comparison(sizes: list[dict]) -> str:

@@ -389,3 +389,20 @@ def test_redeliver_refuses_a_delivery_of_another_webhook(client, auth, make, adm
     [row] = deliveries(one)
     auth.login("admin")
     assert client.post(f"/admin/webhooks/{other.id}/deliveries/{row.id}/redeliver").status_code == 404
+
+
+def test_embedded_mode_keeps_one_dispatch_run_waiting(app, monkeypatch):
+    from webapp import jobs
+
+    submitted = []
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setattr(jobs, "_executor", lambda _app: type("Pool", (), {"submit": lambda *a: submitted.append(a)})())
+    monkeypatch.setitem(app.extensions, "jobs_pending", set())
+    for _ in range(3):
+        jobs.enqueue("webapp.tasks.dispatch_outbox")
+        jobs.enqueue("webapp.tasks.deliver_webhook", 7)  # one job per delivery: never merged
+    assert [call[3:] for call in submitted].count(("webapp.tasks.dispatch_outbox",)) == 1
+    assert len(submitted) == 4
+    jobs.forget_pending("webapp.tasks.dispatch_outbox")  # the waiting run has started
+    jobs.enqueue("webapp.tasks.dispatch_outbox")
+    assert len(submitted) == 5

@@ -226,3 +226,46 @@ def test_worker_refuses_to_start_without_redis(committed_db, tmp_path, capsys, m
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert worker.main(["--burst"]) == 2
     assert "REDIS_URL is not set" in capsys.readouterr().err
+
+
+def dispatch_jobs_waiting(app) -> int:
+    with app.app_context():
+        queue = Queue(jobs.queue_name(), connection=jobs.redis_connection())
+        return sum(job.func_name == "webapp.tasks.dispatch_outbox" for job in queue.get_jobs())
+
+
+def test_many_commits_queue_one_dispatch_job_that_drains_them_all(rq_app, receiver):
+    with rq_app.app_context():
+        make = Factories()
+        admin, agent, cti = make.user(role=Role.ADMIN), make.user(), make.cti()
+        webhooks.create_webhook(admin, name="n8n", url=receiver.url, secret=SECRET, events=["create"])
+        for _ in range(5):
+            make.ticket(actor=agent, cti=cti)
+        agent_name, cti_names = agent.username, (cti[0].name, cti[1].name)
+    assert dispatch_jobs_waiting(rq_app) == 1
+    run_burst(rq_app)
+    assert len(receiver.requests) == 5
+    with rq_app.app_context():  # after a run started, a commit queues a fresh one
+        make = Factories()
+        agent = db.session.scalar(sa.select(User).filter_by(username=agent_name))
+        make.ticket(actor=agent, cti=make.cti(*cti_names))
+    assert dispatch_jobs_waiting(rq_app) == 1
+    run_burst(rq_app)
+    assert len(receiver.requests) == 6
+
+
+def test_the_minutely_requeue_replaces_a_lost_dispatch_job(rq_app, receiver):
+    with rq_app.app_context():
+        make = Factories()
+        admin = make.user(role=Role.ADMIN)
+        webhooks.create_webhook(admin, name="n8n", url=receiver.url, secret=SECRET, events=["create"])
+        make.ticket()
+        Queue(jobs.queue_name(), connection=jobs.redis_connection()).empty()  # Redis lost the job...
+    assert dispatch_jobs_waiting(rq_app) == 0  # ...while its pending mark still says one is waiting
+    with rq_app.app_context():
+        jobs.enqueue("webapp.tasks.dispatch_outbox")
+    assert dispatch_jobs_waiting(rq_app) == 0
+    with rq_app.app_context():
+        jobs.enqueue("webapp.tasks.requeue_undelivered")
+    run_burst(rq_app)
+    assert len(receiver.requests) == 1

@@ -1,12 +1,16 @@
-"""Error pages for people and JSON errors for the API; a 500 rolls back and hides details."""
+"""Error pages for people and JSON errors for the API; a 500 rolls back and hides details, and a
+database outage is a 503 saying so, with Retry-After."""
 import logging
 
 from flask import jsonify, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
-from .services import DomainError
+from .extensions import db, login_manager
+from .services import Conflict, DomainError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,29 @@ def register(app) -> None:
             return response
         return _page(exc.code or 500, exc.description or exc.name)
 
+    @app.errorhandler(StaleDataError)
+    def stale(exc: StaleDataError):
+        """A versioned row changed under a flush that services.base.commit() did not wrap: still a 409."""
+        return domain_error(Conflict("Someone else changed this at the same time; reload and retry."))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(exc: Exception):
+        """Unreachable, restarting or saturated: say so and when to retry. The pool (pre-ping) heals
+        itself once the database is back, so the next request after that succeeds without a restart."""
+        _discard_session()
+        log.error("database unavailable on %s %s: %s", request.method, request.path,
+                  str(getattr(exc, "orig", None) or exc).splitlines()[0])
+        headers = {"Retry-After": DATABASE_RETRY_SECONDS}
+        if wants_json():
+            return jsonify(error_body("database_unavailable", DATABASE_DOWN)), 503, headers
+        # Render as anonymous: the page's header would otherwise load the signed-in user from the database.
+        login_manager._update_request_context_with_user()
+        response = _page(503, DATABASE_DOWN)
+        response.headers.update(headers)
+        return response
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         db.session.rollback()
@@ -59,6 +86,19 @@ def register(app) -> None:
 
 CSRF_ADVICE = ("Nothing was changed: the form had expired or did not come from this site."
                " Reload the page and try again.")
+DATABASE_DOWN = ("The database cannot be reached right now, so nothing can be shown or saved. "
+                 "Please try again in a moment.")
+DATABASE_RETRY_SECONDS = "5"
+
+
+def _discard_session() -> None:
+    """Drop the failed transaction; on a dead connection the pool has already invalidated it."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()
+
+
 TITLES = {
     400: "Bad request", 401: "Sign in required", 403: "Not allowed", 404: "Not found",
     405: "Method not allowed", 409: "Changed meanwhile", 413: "Too large", 422: "Check your input",

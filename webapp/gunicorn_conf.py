@@ -19,7 +19,7 @@ timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 # Recycle workers now and then so a slow leak never becomes an outage; jitter avoids a stampede.
-max_requests = _env_int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 10000)
 max_requests_jitter = max_requests // 10
 proc_name = "ticketing-web"
 control_socket_disable = True  # no $HOME/.gunicorn socket on a read-only container

@@ -13,9 +13,14 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 EMBEDDED_THREADS = 4
+# Jobs that drain a whole table: one waiting is enough, however many commits ask for it. Without
+# this, every ticket write queued its own dispatch job and a busy minute queued thousands.
+COALESCED = frozenset({"webapp.tasks.dispatch_outbox"})
+PENDING_SECONDS = 300  # a lost job's mark expires; the minutely requeue covers the gap
 
 _worker_app: Flask | None = None
 _executor_lock = threading.Lock()
+_pending_lock = threading.Lock()
 
 
 def queue_name() -> str:
@@ -44,9 +49,27 @@ def enqueue(func_path: str, *args) -> None:
     from rq import Queue
 
     try:
+        if func_path in COALESCED and not conn.set(_pending_key(func_path), 1, nx=True, ex=PENDING_SECONDS):
+            return  # one is already waiting, and it will see this commit's rows
         Queue(queue_name(), connection=conn).enqueue(func_path, *args)
     except Exception:  # Redis down: the work waits in the outbox and is re-enqueued later
         log.warning("could not enqueue %s; it will be picked up later", func_path, exc_info=True)
+
+
+def forget_pending(func_path: str) -> None:
+    """Called as a coalesced job starts (before it reads), and by the safety net: the next ask queues a run."""
+    conn = redis_connection()
+    try:
+        if conn is not None:
+            conn.delete(_pending_key(func_path))
+    except Exception:
+        log.warning("could not clear the pending mark of %s; it expires by itself", func_path, exc_info=True)
+    with _pending_lock:
+        current_app.extensions.setdefault("jobs_pending", set()).discard(func_path)
+
+
+def _pending_key(func_path: str) -> str:
+    return f"ticketing:pending:{queue_name()}:{func_path}"
 
 
 def _run_embedded(func_path: str, args: tuple) -> None:
@@ -54,8 +77,14 @@ def _run_embedded(func_path: str, args: tuple) -> None:
     app = current_app._get_current_object()
     if app.config.get("JOBS_INLINE"):
         run_logged(func_path, *args)
-    else:
-        _executor(app).submit(run_in_app, app, func_path, *args)
+        return
+    if func_path in COALESCED:
+        with _pending_lock:
+            pending = app.extensions.setdefault("jobs_pending", set())
+            if func_path in pending:
+                return
+            pending.add(func_path)
+    _executor(app).submit(run_in_app, app, func_path, *args)
 
 
 def _executor(app: Flask) -> ThreadPoolExecutor:

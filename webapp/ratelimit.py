@@ -3,6 +3,9 @@ address. Counters live in Redis when REDIS_URL is set, so every web process shar
 otherwise."""
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
+from limits import parse_many
+
+from .config import RATE_LIMITS
 
 KEY_PREFIX = "ticketing-ratelimit"
 
@@ -17,11 +20,21 @@ def configured(setting: str):
     return lambda: current_app.config[setting]
 
 
+def check_limits(config) -> None:
+    """Refuse to start on a limit that does not parse: a typo must not silently turn a limit off."""
+    for name in RATE_LIMITS:
+        try:
+            parse_many(config[name])
+        except ValueError as exc:
+            raise RuntimeError(f"{name}={config[name]!r} is not a rate limit like '5 per 15 minutes'") from exc
+
+
 def init_app(app: Flask) -> Limiter:
     """Bind one limiter to `app`, then let the API and sign-in declare their limits on it.
 
     Call before the access check is registered: the API's budget must count refused requests too.
     """
+    check_limits(app.config)
     redis_url = app.config.get("REDIS_URL")
     limiter = Limiter(
         key_func=client_address,

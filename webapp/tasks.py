@@ -3,7 +3,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .jobs import app_job, enqueue
+from .jobs import app_job, enqueue, forget_pending
 from .services import delivery, idempotency, sweep as sweep_service
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,8 @@ def sweep() -> int:
 
 @app_job
 def dispatch_outbox() -> int:
-    """After each commit with audit events: turn outbox rows into webhook deliveries."""
+    """After commits with audit events: turn outbox rows into webhook deliveries (one run drains all)."""
+    forget_pending("webapp.tasks.dispatch_outbox")
     return delivery.dispatch_outbox()
 
 
@@ -34,7 +35,8 @@ def deliver_webhook(delivery_id: int) -> str | None:
 def requeue_undelivered() -> int:
     """Every minute: re-enqueue what Redis lost or what is due for a retry (the outbox safety net)."""
     undispatched, due = delivery.outstanding()
-    if undispatched:
+    if undispatched:  # rows wait: whatever the pending mark says, that run was lost or is late
+        forget_pending("webapp.tasks.dispatch_outbox")
         enqueue("webapp.tasks.dispatch_outbox")
     for delivery_id in due:
         enqueue("webapp.tasks.deliver_webhook", delivery_id)

@@ -3,13 +3,12 @@ thread and transaction, against a database of this module's own (PostgreSQL, or 
 import threading
 
 import pytest
-import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from webapp.extensions import db
 from webapp.models import Comment, Role, Ticket
 
-from ..conftest import make_app
+from ..conftest import make_app, own_database
 from ..factories import Factories
 
 THREADS = 6
@@ -18,33 +17,21 @@ THREADS = 6
 @pytest.fixture(scope="module")
 def committed(database_url, tmp_path_factory):
     """An app whose commits are real, with a service key and a CTI chain."""
-    url = sa.make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        url = url.set(database=str(tmp_path_factory.mktemp("race") / "race.db"))
-        admin = None
-    else:
-        url = url.set(database=url.database + "_race")
-        admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
-    app = make_app(url.render_as_string(hide_password=False), API_RATE_LIMIT="1000 per minute")
-    try:
-        with app.app_context():
-            upgrade()
-            make = Factories()
-            service = make.user("race-bot", role=Role.SERVICE)
-            category, cti_type, item = make.cti("Race", "Track", "Lane")
-            body = {"title": "Disk full", "severity": 2, "categoryId": str(category.id),
-                    "typeId": str(cti_type.id), "itemId": str(item.id)}
-            db.session.remove()  # hold no transaction (on SQLite: no lock) while the threads run
-        yield app, service.plain_api_key, body
-    finally:
-        with app.app_context():
-            db.engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            admin.dispose()
+    with own_database(database_url, "race", tmp_path_factory.mktemp("race")) as url:
+        app = make_app(url, API_RATE_LIMIT="1000 per minute")
+        try:
+            with app.app_context():
+                upgrade()
+                make = Factories()
+                service = make.user("race-bot", role=Role.SERVICE)
+                category, cti_type, item = make.cti("Race", "Track", "Lane")
+                body = {"title": "Disk full", "severity": 2, "categoryId": str(category.id),
+                        "typeId": str(cti_type.id), "itemId": str(item.id)}
+                db.session.remove()  # hold no transaction (on SQLite: no lock) while the threads run
+            yield app, service.plain_api_key, body
+        finally:
+            with app.app_context():
+                db.engine.dispose()
 
 
 def _simultaneously(app, key, body, headers=None):

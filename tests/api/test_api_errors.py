@@ -117,6 +117,7 @@ QUERY_CASES = [
     ("/api/tickets?categoryId=abc", "categoryId"),
     ("/api/tickets?assigneeId=someone", "assigneeId"),
     ("/api/tickets?updatedSince=yesterday", "updatedSince"),
+    ("/api/tickets?updatedSince=", "updatedSince"),  # a blank template variable: refused, not ignored
     ("/api/tickets?updatedSince=0001-01-01T00:00:00%2B05:00", "updatedSince"),
     ("/api/tickets?limit=0", "limit"),
     ("/api/tickets?limit=101", "limit"),

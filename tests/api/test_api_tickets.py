@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Role, Ticket
@@ -174,3 +175,21 @@ def test_change_by_another_writer_during_a_multi_field_edit_is_a_conflict(make, 
         update_ticket(keys.service, ticket, {"title": "Mine", "severity": 1})
     db.session.expire_all()
     assert ticket.title == "Before"
+
+
+def test_create_answers_from_what_it_wrote_without_reading_the_ticket_back(api, n8n_body):
+    statements = []
+
+    def record(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = api.post("/api/tickets", json=n8n_body)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert response.status_code == 201
+    inserted = next(n for n, statement in enumerate(statements) if statement.startswith("INSERT INTO ticket"))
+    assert not [s for s in statements[inserted:] if s.startswith("SELECT") and "FROM ticket" in s], statements
+    ticket = db.session.scalar(sa.select(Ticket).filter_by(display_id=response.get_json()["displayId"]))
+    assert response.get_json()["version"] == ticket.version and response.get_json()["title"] == ticket.title

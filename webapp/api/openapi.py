@@ -14,6 +14,7 @@ ERRORS = {
     "415": "The body is not sent as application/json.",
     "422": "Invalid input; `fields` names each bad field.",
     "429": "Too many requests for this key; retry after `Retry-After` seconds.",
+    "503": "The database is unreachable (e.g. restarting); retry after `Retry-After` seconds.",
 }
 RATE_HEADERS = {
     "X-RateLimit-Limit": {"schema": {"type": "string"}, "description": "Requests allowed per window."},
@@ -48,8 +49,9 @@ def _json(schema: dict) -> dict:
 
 def _operation(op_id, tag, summary, success: dict, errors=(), params=(), body=None, description=""):
     responses = {code: {"description": text, **_json(ref("Error"))} for code, text in ERRORS.items()
-                 if code in {"401", "429", *errors}}
-    responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}}
+                 if code in {"401", "429", "503", *errors}}
+    for code in ("429", "503"):
+        responses[code]["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}}
     responses["401"]["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
     for response in success.values():
         response.setdefault("headers", {}).update(RATE_HEADERS)
@@ -62,8 +64,22 @@ def _operation(op_id, tag, summary, success: dict, errors=(), params=(), body=No
     return operation
 
 
-def _ok(schema: str, description: str, status: str = "200", headers: dict | None = None) -> dict:
-    return {status: {"description": description, "headers": dict(headers or {}), **_json(ref(schema))}}
+def _ok(schema: str, description: str, status: str = "200", headers: dict | None = None, links=None) -> dict:
+    response = {"description": description, "headers": dict(headers or {}), **_json(ref(schema))}
+    if links:
+        response["links"] = links
+    return {status: response}
+
+
+def _links(parameters: dict, *operation_ids: str) -> dict:
+    """OpenAPI links: which calls a response's ids feed (clients and stateful fuzzing follow them)."""
+    return {op[0].upper() + op[1:]: {"operationId": op, "parameters": dict(parameters)} for op in operation_ids}
+
+
+TICKET_LINKS = _links({"ref": "$response.body#/displayId"},
+                      "getTicket", "updateTicket", "listComments", "addComment", "getAudit")
+COMMENT_LINKS = _links({"ref": "$request.path.ref", "commentId": "$response.body#/id"},
+                       "getComment", "deleteComment")
 
 
 ETAG = {"ETag": {"schema": {"type": "string"}, "description": 'The ticket\'s version, e.g. "3", for If-Match.'}}
@@ -93,19 +109,21 @@ PATHS = {
         ),
         "post": _operation(
             "createTicket", "Tickets", "Open a ticket",
-            {**_ok("Ticket", "Created.", "201", {**LOCATION, **ETAG, **REPLAYED}),
+            {**_ok("Ticket", "Created.", "201", {**LOCATION, **ETAG, **REPLAYED}, TICKET_LINKS),
              **_ok("Ticket", "Deduplicated: an open ticket has this dedupKey; an \"occurred again\" "
-                             "comment was added to it.", "200", {**ETAG, **REPLAYED})},
+                             "comment was added to it.", "200", {**ETAG, **REPLAYED}, TICKET_LINKS)},
             errors=(*BODY_ERRORS, "409"), params=[IDEMPOTENCY_KEY], body="TicketCreate",
             description="Takes the n8n body unchanged. Send an Idempotency-Key to make retries safe, "
                         "and a dedupKey to fold repeated reports of one problem into one ticket.",
         ),
     },
     "/api/tickets/{ref}": {
-        "get": _operation("getTicket", "Tickets", "Read a ticket", _ok("Ticket", "The ticket.", headers=ETAG),
+        "get": _operation("getTicket", "Tickets", "Read a ticket",
+                          _ok("Ticket", "The ticket.", headers=ETAG, links=TICKET_LINKS),
                           errors=("404",), params=[TICKET_REF]),
         "patch": _operation(
-            "updateTicket", "Tickets", "Change a ticket", _ok("Ticket", "The changed ticket.", headers=ETAG),
+            "updateTicket", "Tickets", "Change a ticket",
+            _ok("Ticket", "The changed ticket.", headers=ETAG, links=TICKET_LINKS),
             errors=(*BODY_ERRORS, "404", "409"), body="TicketPatch",
             params=[TICKET_REF, {"name": "If-Match", "in": "header", "schema": {"type": "string"},
                                  "description": 'The ETag you read, e.g. "3"; 409 if the ticket changed since.'}],
@@ -117,7 +135,7 @@ PATHS = {
                           _ok("CommentPage", "A page of comments."), errors=("404", "422"),
                           params=[TICKET_REF, *PAGING]),
         "post": _operation("addComment", "Comments", "Comment on a ticket (markdown)",
-                           _ok("Comment", "Added.", "201", {**LOCATION, **REPLAYED}),
+                           _ok("Comment", "Added.", "201", {**LOCATION, **REPLAYED}, COMMENT_LINKS),
                            errors=(*BODY_ERRORS, "404"), params=[TICKET_REF, IDEMPOTENCY_KEY],
                            body="CommentCreate"),
     },

@@ -87,9 +87,10 @@ def query_limit() -> int:
 
 
 def query_datetime(name: str) -> datetime | None:
-    """An ISO 8601 timestamp; one without a zone is taken as UTC."""
+    """An ISO 8601 timestamp; one without a zone is taken as UTC. An empty value is refused, not
+    ignored: a workflow whose timestamp variable came out blank must not silently get every ticket."""
     value = request.args.get(name)
-    if value is None or value == "":
+    if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value.strip())

@@ -12,6 +12,7 @@ from ..models import Role, User
 from ..services.users import authenticate
 from . import bp
 from .access import PUBLIC, STAFF, access
+from .throttle import forgive_account
 
 
 class LoginForm(FlaskForm):
@@ -49,6 +50,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is not None:
+            forgive_account()
             login_user(user, remember=form.remember.data)
             flash(f"Welcome back, {user.display_name}.", "success")
             return redirect(safe_next(request.args.get("next")), 303)

@@ -4,10 +4,10 @@ from .ops import DeliveryStatus, IdempotencyRecord, OutboxEvent, Webhook, Webhoo
 from .ticket import (
     ACTIVE_STATUSES, SEVERITY_LABELS, AuditEvent, Comment, Status, Ticket,
 )
-from .user import API_KEY_PREFIX, Role, User, hash_api_key
+from .user import API_KEY_PREFIX, Face, Role, User, hash_api_key
 
 __all__ = [
-    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "Category", "Comment", "CtiType", "DeliveryStatus",
+    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "Face", "Category", "Comment", "CtiType", "DeliveryStatus",
     "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SEVERITY_LABELS", "Status", "Ticket",
     "User", "Webhook", "WebhookDelivery", "hash_api_key",
 ]

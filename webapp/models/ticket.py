@@ -37,6 +37,11 @@ def _active_index(name: str, *columns: str) -> Index:
     return Index(name, *columns, sqlite_where=ACTIVE_SQL, postgresql_where=ACTIVE_SQL)
 
 
+def cti_path(category: str, type_: str, item: str) -> str:
+    """Category › Type › Item, as every page writes a ticket's route."""
+    return f"{category} › {type_} › {item}"
+
+
 class Ticket(db.Model):
     __tablename__ = "ticket"
     __table_args__ = (
@@ -102,7 +107,7 @@ class Ticket(db.Model):
 
     @property
     def cti_path(self) -> str:
-        return f"{self.category.name} › {self.type.name} › {self.item.name}"
+        return cti_path(self.category.name, self.type.name, self.item.name)
 
     def __repr__(self) -> str:
         return f"<Ticket {self.display_id} SEV{self.severity} {self.status}>"

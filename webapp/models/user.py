@@ -2,6 +2,7 @@
 import hashlib
 import secrets
 from enum import StrEnum
+from functools import lru_cache
 
 from flask import current_app
 from flask_login import UserMixin
@@ -27,7 +28,28 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class User(UserMixin, db.Model):
+@lru_cache(maxsize=4096)
+def avatar_class(username: str) -> str:
+    """A colour derived from the username, so it never changes between pages or sessions."""
+    digest = hashlib.sha256(username.encode()).digest()
+    return f"avatar-c{digest[0] % AVATAR_COLOURS}"
+
+
+class Face:
+    """How a person looks in lists: initials on a colour. Needs `username` and `display_name`."""
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.display_name.replace(".", " ").split() if p] or [self.username]
+        letters = parts[0][0] + (parts[-1][0] if len(parts) > 1 else parts[0][1:2])
+        return letters.upper()
+
+    @property
+    def avatar_class(self) -> str:
+        return avatar_class(self.username)
+
+
+class User(Face, UserMixin, db.Model):
     __tablename__ = "user"
     __table_args__ = (
         CheckConstraint("role IN ('ADMIN', 'AGENT', 'SERVICE')", name="role"),
@@ -57,18 +79,6 @@ class User(UserMixin, db.Model):
     @property
     def is_service(self) -> bool:
         return self.role == Role.SERVICE
-
-    @property
-    def initials(self) -> str:
-        parts = [p for p in self.display_name.replace(".", " ").split() if p] or [self.username]
-        letters = parts[0][0] + (parts[-1][0] if len(parts) > 1 else parts[0][1:2])
-        return letters.upper()
-
-    @property
-    def avatar_class(self) -> str:
-        """A colour derived from the username, so it never changes between pages or sessions."""
-        digest = hashlib.sha256(self.username.encode()).digest()
-        return f"avatar-c{digest[0] % AVATAR_COLOURS}"
 
     def set_password(self, password: str) -> None:
         method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")

@@ -21,9 +21,11 @@ def _as_id(value) -> int | None:
 def resolve_cti(category_id, type_id, item_id, *, for_new_work: bool = True):
     """Return (category, type, item) if they exist, nest correctly and are active."""
     errors: dict[str, str] = {}
-    category = _load(Category, category_id, "category", errors)
-    cti_type = _load(CtiType, type_id, "type", errors)
-    item = _load(Item, item_id, "item", errors)
+    category, cti_type, item = _load_all(category_id, type_id, item_id) or (
+        _load(Category, category_id, "category", errors),
+        _load(CtiType, type_id, "type", errors),
+        _load(Item, item_id, "item", errors),
+    )
     if category and cti_type and cti_type.category_id != category.id:
         errors["type"] = f"Type “{cti_type.name}” is not under category “{category.name}”."
     if cti_type and item and item.type_id != cti_type.id:
@@ -35,6 +37,19 @@ def resolve_cti(category_id, type_id, item_id, *, for_new_work: bool = True):
     if errors:
         raise ValidationError(errors)
     return category, cti_type, item
+
+
+def _load_all(category_id, type_id, item_id) -> tuple | None:
+    """The three rows in one query when all exist and nest (the usual case), else None."""
+    ids = (_as_id(category_id), _as_id(type_id), _as_id(item_id))
+    if None in ids:
+        return None
+    row = db.session.execute(
+        db.select(Category, CtiType, Item)
+        .join(CtiType, CtiType.category_id == Category.id).join(Item, Item.type_id == CtiType.id)
+        .where(Category.id == ids[0], CtiType.id == ids[1], Item.id == ids[2])
+    ).first()
+    return tuple(row) if row else None
 
 
 def _load(model, raw_id, field: str, errors: dict):

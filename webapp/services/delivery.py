@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, OutboxEvent, Webhook, WebhookDelivery
 from ..timeutil import utcnow
-from .base import after_commit, commit, locked_batch
+from .base import after_commit, among, commit, locked_batch
 
 DISPATCH_BATCH = 200
 REQUEUE_LIMIT = 500
@@ -46,7 +46,7 @@ def _dispatch_batch(batch_size: int) -> int:
     picked = locked_batch(pending, batch_size)
     claimed = db.session.scalars(
         sa.update(OutboxEvent)
-        .where(OutboxEvent.id.in_(sa.select(picked.c.id)), OutboxEvent.dispatched_at.is_(None))
+        .where(among(OutboxEvent.id, sa.select(picked.c.id)), OutboxEvent.dispatched_at.is_(None))
         .values(dispatched_at=now)
         .returning(OutboxEvent.audit_event_id)
         .execution_options(synchronize_session=False)

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import AuditEvent, OutboxEvent, Status, Ticket
 from ..timeutil import UTCDateTime, utcnow
 from .audit import DISPATCH_JOB
-from .base import after_commit, commit, locked_batch
+from .base import after_commit, among, commit, locked_batch
 
 ACTION = "auto_close"
 BATCH_SIZE = 500
@@ -71,7 +71,7 @@ def _close_batch(cut: datetime, batch_size: int) -> list[SweptTicket]:
     picked = locked_batch(sa.select(Ticket.id).where(_is_due(cut)).order_by(Ticket.resolved_at), batch_size)
     closed = db.session.execute(
         sa.update(Ticket)
-        .where(Ticket.id == picked.c.id, _is_due(cut))  # UPDATE … FROM picked, re-checked: guarded
+        .where(among(Ticket.id, sa.select(picked.c.id)), _is_due(cut))  # re-checked: guarded
         .values(status=Status.CLOSED, closed_at=now, updated_at=now, version=Ticket.version + 1)
         .returning(Ticket.id, Ticket.display_id, Ticket.title, Ticket.resolved_at)
         .execution_options(synchronize_session=False)

@@ -143,7 +143,7 @@ def _open_ticket(actor: User, fields: dict) -> Ticket:
         "title": title, "severity": severity, "status": Status.OPEN.value,
         "cti": audit.cti_ref(ticket), "assignee": audit.user_ref(assignee),
     })
-    commit()
+    commit(keep_loaded=True)
     return ticket
 
 

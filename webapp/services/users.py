@@ -57,10 +57,18 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(db.select(User).filter_by(username=(username or "").strip().lower()))
 
 
+_ASSIGNABLE_ORDER = (User.role == Role.SERVICE, User.display_name)
+
+
 def assignable_users() -> list[User]:
     """Who a ticket can be given to: every active account, people before service accounts."""
-    query = db.select(User).filter_by(active=True).order_by(User.role == Role.SERVICE, User.display_name)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(db.select(User).filter_by(active=True).order_by(*_ASSIGNABLE_ORDER)))
+
+
+def assignee_choices() -> list:
+    """The same people as (id, display_name) rows: all a filter menu shows, without loading accounts."""
+    return list(db.session.execute(
+        db.select(User.id, User.display_name).filter_by(active=True).order_by(*_ASSIGNABLE_ORDER)))
 
 
 def create_user(actor: User | None, *, username, display_name, role, password=None) -> tuple[User, str | None]:

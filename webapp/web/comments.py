@@ -7,7 +7,7 @@ from ..services import Forbidden, NotFound, ValidationError
 from ..services import comments as service
 from ..services.base import rollback
 from . import bp
-from .ticket_page import respond, ticket_from_url
+from .ticket_page import AFFECTED_BY_COMMENTS, respond, ticket_from_url
 
 
 @bp.post("/tickets/<display_id>/comments")
@@ -22,7 +22,7 @@ def add_comment(display_id):
         return respond(ticket, "comment_form", status=422, tab="comments", errors=exc.fields,
                        values={"body": body})
     return respond(ticket, "comment_form", tab="comments", new_comment=comment,
-                   extra_oob=("new_comment", "comments_empty"))
+                   affected=AFFECTED_BY_COMMENTS, extra_oob=("new_comment", "comments_empty"))
 
 
 @bp.post("/tickets/<display_id>/comments/<int:comment_id>/delete")
@@ -41,4 +41,4 @@ def delete_comment(display_id, comment_id):
         return respond(ticket, "comment_refused", status=403, tab="comments",
                        alert=exc.message, alert_at="comment_refused", refused_comment=comment)
     return respond(ticket, "removed_comment", tab="comments", message="Comment deleted.",
-                   extra_oob=("comments_empty",))
+                   affected=AFFECTED_BY_COMMENTS, extra_oob=("comments_empty",))

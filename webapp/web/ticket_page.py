@@ -18,6 +18,8 @@ EDITOR_BLOCKS = {"title": "title_block", "overview": "overview"}
 STATUS_ORDER = (Status.OPEN, Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED)
 # What any change to a ticket can make stale elsewhere on its page, refreshed out of band.
 AFFECTED = ("badges", "sidebar", "audit", "comment_count", "audit_count", "versions", "flash")
+# A comment changes neither the ticket's fields nor its version: only these (and the list itself).
+AFFECTED_BY_COMMENTS = ("audit", "comment_count", "audit_count", "updated", "flash")
 
 
 def ticket_from_url(display_id: str) -> Ticket:
@@ -91,7 +93,7 @@ def render_ticket(ticket: Ticket, block: str = "tabs", *, status: int = 200, oob
 
 
 def respond(ticket: Ticket, main: str, *, status: int = 200, message: str | None = None,
-            extra_oob=(), **page):
+            extra_oob=(), affected=AFFECTED, **page):
     """Answer a ticket action: the block that changed plus fresh copies of all it affects.
 
     Without htmx, success redirects to the ticket (303) and a refusal re-renders the page.
@@ -106,5 +108,5 @@ def respond(ticket: Ticket, main: str, *, status: int = 200, message: str | None
         return render_ticket(ticket, main, status=status, **page)
     if status < 400:
         page["flash_message"] = message
-    oob = [name for name in (*AFFECTED, *extra_oob) if name != main]
+    oob = [name for name in (*affected, *extra_oob) if name != main]
     return render_ticket(ticket, main, status=status, oob=oob, **page)

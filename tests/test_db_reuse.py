@@ -1,0 +1,78 @@
+"""Read-only requests end with COMMIT so psycopg's prepared statements survive; writes are never
+committed by it (PostgreSQL only: SQLite has no prepared-statement cache to keep)."""
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from webapp.extensions import db
+from webapp.models import Category
+
+from .conftest import CsrfClient, make_app, own_database
+from .factories import PASSWORD, Factories
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def real_app(database_url, tmp_path_factory):
+    if sa.make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL matter")
+    with own_database(database_url, "reuse", tmp_path_factory.mktemp("reuse")) as url:
+        app = make_app(url)
+        try:
+            with app.app_context():
+                upgrade()
+                make = Factories()
+                agent = make.user("reuser")
+                make.ticket(actor=agent)
+                db.session.remove()
+            yield app
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
+
+def test_repeated_page_views_run_prepared_statements(real_app):
+    real_app.test_client_class = CsrfClient
+    client = real_app.test_client()
+    assert client.post("/login", data={"username": "reuser", "password": PASSWORD}).status_code == 303
+    for _ in range(8):  # psycopg prepares a statement on its fifth execution
+        assert client.get("/").status_code == 200
+    with real_app.app_context():
+        engine = db.engine
+    with engine.connect() as conn:  # the pooled connection the requests used (one thread: the same one)
+        names = conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert any("FROM ticket" in name for name in names), names
+
+
+def test_a_request_that_wrote_without_committing_is_rolled_back(real_app):
+    with real_app.app_context():
+        db.session.add(Category(name="Never committed"))
+        db.session.flush()
+    with real_app.app_context():
+        assert db.session.scalar(sa.select(Category).filter_by(name="Never committed")) is None
+
+
+def test_a_failed_request_is_rolled_back_even_if_it_only_read(real_app):
+    with real_app.app_context():
+        engine = db.engine
+    ends = []
+
+    def rolled_back(_conn):
+        ends.append("ROLLBACK")
+
+    def committed(_conn):
+        ends.append("COMMIT")
+
+    sa.event.listen(engine, "rollback", rolled_back)
+    sa.event.listen(engine, "commit", committed)
+    try:
+        with pytest.raises(RuntimeError), real_app.app_context():
+            db.session.scalar(sa.select(Category.id))
+            raise RuntimeError("the view failed")
+        with real_app.app_context():
+            db.session.scalar(sa.select(Category.id))
+    finally:
+        sa.event.remove(engine, "rollback", rolled_back)
+        sa.event.remove(engine, "commit", committed)
+    assert ends == ["ROLLBACK", "COMMIT"]

@@ -1,0 +1,41 @@
+"""Read-only requests end with COMMIT, not ROLLBACK, so PostgreSQL keeps their prepared statements.
+
+psycopg prepares a query after a few executions on a connection and skips planning from then
+on, but a ROLLBACK makes it deallocate every prepared statement (a statement prepared inside a
+failed transaction could be gone). Every request ends its transaction when the session closes,
+and closing rolls back: so without this, nothing is ever prepared for long and the dashboard's
+five-table join is planned anew on every request. Ending a transaction that only read with
+COMMIT changes nothing else: there was nothing to keep or to undo.
+"""
+from sqlalchemy import event
+
+from .extensions import db
+
+_READS = ("SELECT", "SHOW")
+
+
+def init_app(app) -> None:
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+    event.listen(engine, "begin", _transaction_begins)
+    event.listen(engine, "before_cursor_execute", _note_writes)
+    app.teardown_appcontext(_commit_if_read_only)  # runs before Flask-SQLAlchemy's own teardown
+
+
+def _transaction_begins(conn) -> None:
+    conn.info["wrote"] = False
+
+
+def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    if not statement.lstrip()[:6].upper().startswith(_READS):
+        conn.info["wrote"] = True
+
+
+def _commit_if_read_only(exc) -> None:
+    session = db.session()
+    if exc is not None or not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    if not session.connection().info.get("wrote", True):
+        session.commit()
