@@ -76,3 +76,12 @@ def test_a_failed_request_is_rolled_back_even_if_it_only_read(real_app):
         sa.event.remove(engine, "rollback", rolled_back)
         sa.event.remove(engine, "commit", committed)
     assert ends == ["ROLLBACK", "COMMIT"]
+
+
+def test_a_request_whose_read_failed_still_ends_cleanly(real_app):
+    with real_app.app_context():
+        with pytest.raises(sa.exc.ProgrammingError):
+            db.session.execute(sa.text("SELECT * FROM no_such_table"))
+        # the view handled the error and answered; the transaction is aborted, not committed
+    with real_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Category)) >= 1

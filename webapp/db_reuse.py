@@ -7,10 +7,13 @@ and closing rolls back: so without this, nothing is ever prepared for long and t
 five-table join is planned anew on every request. Ending a transaction that only read with
 COMMIT changes nothing else: there was nothing to keep or to undo.
 """
+import logging
+
 from sqlalchemy import event
 
 from .extensions import db
 
+log = logging.getLogger(__name__)
 _READS = ("SELECT", "SHOW")
 
 
@@ -37,5 +40,8 @@ def _commit_if_read_only(exc) -> None:
     session = db.session()
     if exc is not None or not session.in_transaction() or session.new or session.dirty or session.deleted:
         return
-    if not session.connection().info.get("wrote", True):
-        session.commit()
+    try:
+        if not session.connection().info.get("wrote", True):
+            session.commit()
+    except Exception:  # e.g. a failed statement the view handled: the usual teardown rolls back
+        log.debug("read-only commit skipped", exc_info=True)
