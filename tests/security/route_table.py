@@ -1,7 +1,7 @@
 """The declared table: one request for every rule of app.url_map, and what each kind of caller gets.
 
 tests/security/test_authorization_matrix.py checks every row against six callers and fails when a
-rule is missing here or a row names a rule that no longer exists; test_csrf.py walks the
+rule is missing here or a row names a rule that no longer exists; test_csrf_walk.py walks the
 state-changing HTML rows. Placeholders in paths and bodies are filled from `World`.
 """
 from contextlib import contextmanager
