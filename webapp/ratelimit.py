@@ -8,6 +8,7 @@ from limits import parse_many
 from .config import RATE_LIMITS
 
 KEY_PREFIX = "ticketing-ratelimit"
+SIGN_IN = "auth.login"  # the view auth/throttle.py wraps
 
 
 def client_address() -> str:
@@ -18,6 +19,13 @@ def client_address() -> str:
 def configured(setting: str):
     """A limit read from the config on every request, so tests and operators can change it live."""
     return lambda: current_app.config[setting]
+
+
+def _has_no_budget() -> bool:
+    """Only API routes and sign-in carry limits: every other request skips the limiter's bookkeeping."""
+    from .auth.access import API, policy_for
+
+    return request.endpoint != SIGN_IN and policy_for(request.endpoint) != API
 
 
 def check_limits(config) -> None:
@@ -47,6 +55,7 @@ def init_app(app: Flask) -> Limiter:
         key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or KEY_PREFIX,
     )
     limiter.init_app(app)
+    limiter.request_filter(_has_no_budget)
     app.extensions["rate_limiter"] = limiter
 
     from .api.ratelimit import limit_api

@@ -1,7 +1,8 @@
 """JSON shapes of API resources: camelCase keys, ids as strings, times as ISO 8601 UTC."""
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
-from flask import request, url_for
+from flask import g, request, url_for
 
 from ..models import SEVERITY_LABELS
 
@@ -40,32 +41,64 @@ def ticket_web_url(display_id: str) -> str:
     return f"{request.url_root}tickets/{display_id}"
 
 
-def ticket_json(ticket) -> dict:
+def _ticket_roots() -> tuple[str, str]:
+    """`.../tickets/` and `.../api/tickets/`, built once a request: per ticket they cost more than its JSON."""
+    if "ticket_roots" not in g:
+        g.ticket_roots = ticket_web_url(""), url_for("api.get_ticket", ref="-", _external=True)[:-1]
+    return g.ticket_roots
+
+
+def _person(ident_value, username, display_name) -> dict | None:
+    if ident_value is None:
+        return None
+    return {"id": ident(ident_value), "username": username, "displayName": display_name}
+
+
+TICKET_FIELDS = (
+    "id", "display_id", "title", "overview", "severity", "status", "category_id", "type_id", "item_id",
+    "assignee_id", "creator_id", "dedup_key", "created_at", "updated_at", "resolved_at", "closed_at", "version",
+)
+
+
+def flat_ticket(ticket) -> SimpleNamespace:
+    """An ORM ticket in the flat shape of services.listing.TICKET_ROW, which ticket_json reads."""
+    assignee, creator = ticket.assignee, ticket.creator
+    return SimpleNamespace(
+        **{name: getattr(ticket, name) for name in TICKET_FIELDS},
+        category_name=ticket.category.name, type_name=ticket.type.name, item_name=ticket.item.name,
+        assignee_username=assignee and assignee.username, assignee_display_name=assignee and assignee.display_name,
+        creator_username=creator.username, creator_display_name=creator.display_name,
+    )
+
+
+def ticket_json(row) -> dict:
+    """A ticket from a TICKET_ROW row (lists) or flat_ticket (single tickets)."""
+    web_root, api_root = _ticket_roots()
     return {
-        "id": ident(ticket.id),
-        "displayId": ticket.display_id,
-        "url": ticket_web_url(ticket.display_id),
-        "apiUrl": url_for("api.get_ticket", ref=ticket.display_id, _external=True),
-        "title": ticket.title,
-        "overview": ticket.overview,
-        "severity": ticket.severity,
-        "severityLabel": SEVERITY_LABELS[ticket.severity][0],
-        "status": ticket.status,
-        "categoryId": ident(ticket.category_id),
-        "typeId": ident(ticket.type_id),
-        "itemId": ident(ticket.item_id),
-        "category": {"id": ident(ticket.category_id), "name": ticket.category.name},
-        "type": {"id": ident(ticket.type_id), "name": ticket.type.name},
-        "item": {"id": ident(ticket.item_id), "name": ticket.item.name},
-        "assigneeId": ident(ticket.assignee_id),
-        "assignee": user_ref(ticket.assignee),
-        "creator": user_ref(ticket.creator),
-        "dedupKey": ticket.dedup_key,
-        "createdAt": iso(ticket.created_at),
-        "updatedAt": iso(ticket.updated_at),
-        "resolvedAt": iso(ticket.resolved_at),
-        "closedAt": iso(ticket.closed_at),
-        "version": ticket.version,
+        "id": ident(row.id),
+        "displayId": row.display_id,
+        "url": web_root + row.display_id,
+        "apiUrl": api_root + row.display_id,
+        "title": row.title,
+        "overview": row.overview,
+        "severity": row.severity,
+        "severityLabel": SEVERITY_LABELS[row.severity][0],
+        "status": row.status,
+        "categoryId": ident(row.category_id),
+        "typeId": ident(row.type_id),
+        "itemId": ident(row.item_id),
+        "category": {"id": ident(row.category_id), "name": row.category_name},
+        "type": {"id": ident(row.type_id), "name": row.type_name},
+        "item": {"id": ident(row.item_id), "name": row.item_name},
+        "assigneeId": ident(row.assignee_id),
+        "assignee": _person(row.assignee_id, row.assignee_username, row.assignee_display_name),
+        "creator": _person(row.creator_id, row.creator_username, row.creator_display_name),
+        "dedupKey": row.dedup_key,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "resolvedAt": iso(row.resolved_at),
+        "closedAt": iso(row.closed_at),
+        "version": row.version,
     }
 
 

@@ -11,7 +11,7 @@ from . import bp
 from .idempotency import idempotent
 from .pagination import page_response
 from .parsing import json_object, optional_version, query_datetime, query_id, query_list, query_text
-from .serializers import ticket_json
+from .serializers import flat_ticket, ticket_json
 
 # API field -> keyword of services.tickets.create_ticket / create_or_dedup
 CREATE_FIELDS = {
@@ -27,7 +27,7 @@ PATCH_FIELDS = {
 
 
 def ticket_response(ticket: Ticket, status: int = 200, **extra):
-    response = jsonify({**ticket_json(ticket), **extra})
+    response = jsonify({**ticket_json(flat_ticket(ticket)), **extra})
     response.status_code = status
     response.headers["ETag"] = f'"{ticket.version}"'
     return response

@@ -13,7 +13,7 @@ import time
 from flask import current_app, make_response, render_template, request
 from flask_limiter import Limiter, RequestLimit
 
-from ..ratelimit import client_address, configured
+from ..ratelimit import SIGN_IN, client_address, configured
 
 log = logging.getLogger(__name__)
 FAILED = 422  # what the login view answers a wrong username or password (or an empty form)
@@ -60,11 +60,11 @@ def forgive_account() -> None:
 
 def limit_sign_in(app, limiter: Limiter) -> None:
     """Wrap the login view in two failure budgets: LOGIN_LIMIT_PER_ACCOUNT and _PER_ADDRESS."""
-    view = app.view_functions["auth.login"]
+    view = app.view_functions[SIGN_IN]
     for setting, key_func in (("LOGIN_LIMIT_PER_ACCOUNT", account_key),
                               ("LOGIN_LIMIT_PER_ADDRESS", client_address)):
         view = limiter.limit(
             configured(setting), key_func=key_func, methods=["POST"], scope=setting.lower(),
             deduct_when=_failed, on_breach=_refused,
         )(view)
-    app.view_functions["auth.login"] = view
+    app.view_functions[SIGN_IN] = view

@@ -1,6 +1,7 @@
 """One JSON object per log line, carrying the request id, for the app and gunicorn's access log."""
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 
@@ -57,22 +58,41 @@ class JsonGunicornLogger(GunicornLogger):
                 handler.setFormatter(JsonFormatter())
 
     def access(self, resp, req, environ, request_time):
+        """One JSON line per request, written straight to the access handlers' streams.
+
+        The same fields JsonFormatter writes, without a LogRecord per request: the logging
+        machinery cost a third of a millisecond a request, more than some whole pages.
+        """
         if not self.access_log_enabled:
             return
+        status = int(str(resp.status).split()[0])
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
         pairs = resp.headers.items() if hasattr(resp.headers, "items") else resp.headers
-        headers = {name.lower(): value for name, value in pairs}
-        self.access_log.info(
-            "%s %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), str(resp.status).split()[0],
-            extra={
-                "request_id": headers.get("x-request-id"),
-                "method": environ.get("REQUEST_METHOD"),
-                "path": environ.get("PATH_INFO"),
-                "query": environ.get("QUERY_STRING") or None,
-                "status": int(str(resp.status).split()[0]),
-                "bytes": getattr(resp, "sent", None),
-                "duration_ms": round(request_time.total_seconds() * 1000, 2),
-                "remote_addr": environ.get("REMOTE_ADDR"),
-                "user_agent": environ.get("HTTP_USER_AGENT"),
-                "referer": environ.get("HTTP_REFERER"),
-            },
-        )
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": self.access_log.name,
+            "message": f"{method} {path} {status}",
+            "process": os.getpid(),
+            "request_id": next((value for name, value in pairs if name.lower() == "x-request-id"), None),
+            "method": method,
+            "path": path,
+            "query": environ.get("QUERY_STRING") or None,
+            "status": status,
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "remote_addr": environ.get("REMOTE_ADDR"),
+            "user_agent": environ.get("HTTP_USER_AGENT"),
+            "referer": environ.get("HTTP_REFERER"),
+        }
+        line = json.dumps(entry, default=str) + "\n"
+        for handler in self.access_log.handlers:
+            if not isinstance(handler, logging.StreamHandler):  # e.g. syslog: the usual way
+                handler.handle(logging.makeLogRecord({"name": entry["logger"], "msg": line.rstrip()}))
+                continue
+            handler.acquire()  # gthread workers log from several threads
+            try:
+                handler.stream.write(line)
+                handler.flush()
+            finally:
+                handler.release()

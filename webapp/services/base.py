@@ -2,6 +2,7 @@
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,21 +23,34 @@ def commit(*, keep_loaded: bool = False) -> None:
     session = db.session()
     expire = session.expire_on_commit
     try:
-        if deferred:
-            session.flush()
-        else:
-            session.expire_on_commit = expire and not keep_loaded
-            session.commit()
+        with _failures_rolled_back():
+            if deferred:
+                session.flush()
+            else:
+                session.expire_on_commit = expire and not keep_loaded
+                session.commit()
+    finally:
+        session.expire_on_commit = expire
+    if not deferred:
+        _run_after_commit()
+
+
+def flush() -> None:
+    """Write pending ORM changes now (e.g. before a plain INSERT that follows them), as commit() would."""
+    with _failures_rolled_back():
+        db.session.flush()
+
+
+@contextmanager
+def _failures_rolled_back():
+    try:
+        yield
     except StaleDataError as exc:  # at flush too: a concurrent writer moved the version on
         rollback()
         raise Conflict("Someone else changed this ticket at the same time; reload and retry.") from exc
     except IntegrityError:
         rollback()  # also drops the jobs queued for the failed transaction
         raise
-    finally:
-        session.expire_on_commit = expire
-    if not deferred:
-        _run_after_commit()
 
 
 @contextmanager
@@ -97,3 +111,9 @@ def among(column, ids: sa.Select):
     if db.session.get_bind().dialect.name == "postgresql":
         return column == sa.any_(sa.func.array(ids.scalar_subquery()))
     return column.in_(ids)
+
+
+def insert_or_skip(model):
+    """INSERT ... ON CONFLICT DO NOTHING, in this session's dialect (PostgreSQL or SQLite)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model).on_conflict_do_nothing()

@@ -3,13 +3,13 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Status, Ticket, User
 from ..timeutil import utcnow
 from . import audit
-from .base import commit
+from .base import commit, insert_or_skip
 from .comments import BODY_MAX, add_comment
 from .cti import _as_id, resolve_cti
 from .errors import Conflict, FieldErrors, NotFound, ValidationError
@@ -136,11 +136,18 @@ def create_ticket(
 
 def _open_ticket(actor: User, fields: dict) -> Ticket:
     now = utcnow()
-    title, severity, assignee = fields["title"], fields["severity"], fields["assignee"]
-    ticket = Ticket(**fields, status=Status.OPEN, creator=actor, created_at=now, updated_at=now)
-    _insert_with_unique_display_id(ticket)
+    category, type_, item, assignee = fields["category"], fields["type"], fields["item"], fields["assignee"]
+    ticket = _insert_with_unique_display_id({
+        "title": fields["title"], "overview": fields["overview"], "severity": fields["severity"],
+        "status": Status.OPEN.value, "category_id": category.id, "type_id": type_.id, "item_id": item.id,
+        "assignee_id": assignee.id if assignee else None, "creator_id": actor.id,
+        "dedup_key": fields["dedup_key"], "created_at": now, "updated_at": now, "version": 1,
+    })
+    for name, value in (("category", category), ("type", type_), ("item", item), ("assignee", assignee),
+                        ("creator", actor)):
+        set_committed_value(ticket, name, value)  # known already: no lazy load to answer with them
     audit.record(actor, "create", ticket=ticket, at=now, after={
-        "title": title, "severity": severity, "status": Status.OPEN.value,
+        "title": ticket.title, "severity": ticket.severity, "status": Status.OPEN.value,
         "cti": audit.cti_ref(ticket), "assignee": audit.user_ref(assignee),
     })
     commit(keep_loaded=True)
@@ -181,19 +188,20 @@ def _recurrence_note(fields: dict) -> str:
     return note[:BODY_MAX]
 
 
-def _insert_with_unique_display_id(ticket: Ticket) -> None:
-    """Flush in a savepoint; on a display-ID collision draw another and try again."""
+def _insert_with_unique_display_id(values: dict) -> Ticket:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: on a display-ID collision draw another and try again.
+
+    A skipped insert leaves the transaction usable, so no savepoint (two more round trips) is needed;
+    a row that was skipped although its display ID is free means the dedup key is taken.
+    """
     for _ in range(DISPLAY_ID_ATTEMPTS):
-        ticket.display_id = new_display_id()
-        try:
-            with db.session.begin_nested():
-                db.session.add(ticket)
-                db.session.flush()
-            return
-        except IntegrityError:
-            taken = db.session.scalar(db.select(Ticket.id).filter_by(display_id=ticket.display_id))
-            if taken is None:
-                raise DuplicateOpenTicket("An open ticket already uses this dedup key.") from None
+        values["display_id"] = new_display_id()
+        ticket = db.session.scalar(insert_or_skip(Ticket).values(values).returning(Ticket))
+        if ticket is not None:
+            return ticket
+        taken = db.session.scalar(db.select(Ticket.id).filter_by(display_id=values["display_id"]))
+        if taken is None:
+            raise DuplicateOpenTicket("An open ticket already uses this dedup key.")
     raise Conflict("Could not allocate a ticket ID; please retry.")
 
 
