@@ -9,7 +9,7 @@ from flask_migrate import upgrade
 
 from webapp.extensions import db
 from webapp.models import Role
-from webapp.services import comments, delivery
+from webapp.services import comments, delivery, recent
 from webapp.services.tickets import assign, change_severity
 
 from .conftest import CsrfClient, make_app, own_database
@@ -142,7 +142,8 @@ def signed_in(app, username: str) -> CsrfClient:
 
 
 def check(app, expected: int, fetch) -> None:
-    """Fetch a page, then EXPLAIN every statement it sent and count them."""
+    """Fetch a page (its filter menus not kept from an earlier one), then EXPLAIN and count its statements."""
+    recent.forget_all(app)
     with recorded(app) as statements:
         response = fetch()
     assert response.status_code == 200, response.get_data(as_text=True)[:500]

@@ -3,6 +3,8 @@
 Jinja macro calls cost tens of microseconds each; a queue page makes hundreds of them, so these
 build their HTML directly, escaping every value that comes from data.
 """
+from functools import cache
+
 from flask import g, url_for
 from markupsafe import Markup, escape
 
@@ -19,6 +21,7 @@ def avatar(user, size: str = "md") -> Markup:
                   f'title="{escape(user.display_name)}" aria-hidden="true">{escape(user.initials)}</span>')
 
 
+@cache
 def sev_badge(severity) -> Markup:
     label, meaning = SEVERITY_LABELS[severity]
     level = escape(severity)
@@ -26,6 +29,7 @@ def sev_badge(severity) -> Markup:
                   f'SEV {level}</span>')
 
 
+@cache
 def status_badge(status) -> Markup:
     return Markup(f'<span class="status status-{escape(str(status).lower())}">{escape(status_label(status))}</span>')
 
@@ -47,5 +51,25 @@ def ticket_url(display_id: str) -> str:
     return prefix + display_id
 
 
+def queue_row(t) -> Markup:
+    """One row of the dashboard's table (a services.queue.QueueRow): a single call instead of a
+    dozen template expressions, for the fifty rows of every queue page."""
+    href = escape(ticket_url(t.display_id))
+    if t.assignee:
+        who = f'<span class="who">{avatar(t.assignee, "sm")}<span class="who-name">{escape(t.assignee.display_name)}</span></span>'
+    else:
+        who = f'<span class="who muted">{avatar(None, "sm")}<span class="who-name">Unassigned</span></span>'
+    return Markup(
+        f'<tr class="sev-row-{escape(t.severity)}">'
+        f'<td class="col-id"><a class="mono" href="{href}">{escape(t.display_id)}</a></td>'
+        f'<td class="col-title"><a href="{href}">{escape(t.title)}</a></td>'
+        f'<td class="col-sev">{sev_badge(t.severity)}</td>'
+        f'<td class="col-status">{status_badge(t.status)}</td>'
+        f'<td class="col-cti">{escape(t.cti_path)}</td>'
+        f'<td class="col-assignee">{who}</td>'
+        f'<td class="col-age">{reltime(t.created_at)}</td></tr>\n'
+    )
+
+
 GLOBALS = {"avatar": avatar, "sev_badge": sev_badge, "status_badge": status_badge, "reltime": reltime,
-           "ticket_url": ticket_url}
+           "ticket_url": ticket_url, "queue_row": queue_row}

@@ -9,6 +9,7 @@ from ..models import Category, CtiType, Face, Item, Status, Ticket, User
 from ..models.ticket import ACTIVE_SQL, cti_path
 from .cti import _as_id
 from .listing import ASSIGNEE, with_names
+from .recent import recent
 
 PAGE_SIZE = 50
 ACTIVE = "active"
@@ -173,5 +174,5 @@ def _filtered(filters: QueueFilter, viewer: User):
 
 def queue_categories() -> list:
     """Every category as (id, name, active) rows, inactive ones too: old tickets still sit in them."""
-    return list(db.session.execute(
-        db.select(Category.id, Category.name, Category.active).order_by(Category.active.desc(), Category.name)))
+    return recent("queue_categories", ("category",), lambda: list(db.session.execute(
+        db.select(Category.id, Category.name, Category.active).order_by(Category.active.desc(), Category.name))))

@@ -10,6 +10,7 @@ from . import audit
 from .base import commit
 from .cti import _as_id
 from .errors import FieldErrors, NotFound, ValidationError
+from .recent import recent
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN = 8
@@ -67,8 +68,8 @@ def assignable_users() -> list[User]:
 
 def assignee_choices() -> list:
     """The same people as (id, display_name) rows: all a filter menu shows, without loading accounts."""
-    return list(db.session.execute(
-        db.select(User.id, User.display_name).filter_by(active=True).order_by(*_ASSIGNABLE_ORDER)))
+    return recent("assignee_choices", ("user",), lambda: list(db.session.execute(
+        db.select(User.id, User.display_name).filter_by(active=True).order_by(*_ASSIGNABLE_ORDER))))
 
 
 def create_user(actor: User | None, *, username, display_name, role, password=None) -> tuple[User, str | None]:
