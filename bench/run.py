@@ -21,6 +21,7 @@ from pathlib import Path
 
 import wrk
 from client import Client, free_port
+from calibrate import calibrate
 from cpu import CpuMeter, children
 from load import DEFAULT_STATE, DEFAULT_URL, busy_percent, machine_jiffies, psycopg_url
 
@@ -244,6 +245,12 @@ def comparison(sizes: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def calibration_line(c: dict) -> str:
+    return (f"machine: raw ticket+audit inserts {c['raw_inserts_per_s']:,}/s on 4 connections "
+            f"(issue 9's reference machine: {c['reference_inserts_per_s']:,}/s, factor {c['machine_factor']}); "
+            f"CPython loop {c['python_loop_s']} s")
+
+
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -272,6 +279,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", help="run scenarios whose name contains this (repeatable)")
     parser.add_argument("--sweep", action="store_true", help="then load due tickets and time `flask sweep`")
     parser.add_argument("--sweep-due", type=int, default=100_000)
+    parser.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                        help="skip measuring the machine against issue 9's raw-insert reference")
     return parser.parse_args(argv)
 
 
@@ -290,6 +299,9 @@ def main(argv=None) -> int:
         from timed_sweep import run_sweep
 
         results["sweep"] = run_sweep(args, app_env(args, json.loads(args.state.read_text())))
+    if args.calibrate:  # after the loads: the bench database exists, and the machine is as measured
+        results["calibration"] = calibrate(args.database_url)
+        print("\n" + calibration_line(results["calibration"]), flush=True)
     path = OUT / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nresults in {path}")

@@ -9,7 +9,7 @@ from flask import g, url_for
 from markupsafe import Markup, escape
 
 from .models import SEVERITY_LABELS
-from .templating import exact_time, iso_time, relative_time, status_label
+from .templating import exact_time, iso_time, relative_time, request_now, status_label
 
 
 def avatar(user, size: str = "md") -> Markup:
@@ -34,10 +34,10 @@ def status_badge(status) -> Markup:
     return Markup(f'<span class="status status-{escape(str(status).lower())}">{escape(status_label(status))}</span>')
 
 
-def reltime(moment) -> Markup:
+def reltime(moment, now=None) -> Markup:
     """A relative time people read at a glance, with the exact time on hover."""
     return Markup(f'<time datetime="{escape(iso_time(moment))}" title="{escape(exact_time(moment))}">'
-                  f'{escape(relative_time(moment))}</time>')
+                  f'{escape(relative_time(moment, now))}</time>')
 
 
 _SAMPLE_ID = "V000000000"
@@ -51,15 +51,20 @@ def ticket_url(display_id: str) -> str:
     return prefix + display_id
 
 
-def queue_row(t) -> Markup:
-    """One row of the dashboard's table (a services.queue.QueueRow): a single call instead of a
-    dozen template expressions, for the fifty rows of every queue page."""
-    href = escape(ticket_url(t.display_id))
+def queue_rows(tickets) -> Markup:
+    """The dashboard table's rows (services.queue.QueueRow), built in one call per page rather than
+    a dozen template expressions per row: the fifty rows were a quarter of the page's time."""
+    now, prefix = request_now(), ticket_url("")
+    return Markup("".join(_queue_row(t, prefix, now) for t in tickets))
+
+
+def _queue_row(t, prefix: str, now) -> str:
+    href = escape(prefix + t.display_id)
     if t.assignee:
         who = f'<span class="who">{avatar(t.assignee, "sm")}<span class="who-name">{escape(t.assignee.display_name)}</span></span>'
     else:
         who = f'<span class="who muted">{avatar(None, "sm")}<span class="who-name">Unassigned</span></span>'
-    return Markup(
+    return (
         f'<tr class="sev-row-{escape(t.severity)}">'
         f'<td class="col-id"><a class="mono" href="{href}">{escape(t.display_id)}</a></td>'
         f'<td class="col-title"><a href="{href}">{escape(t.title)}</a></td>'
@@ -67,9 +72,9 @@ def queue_row(t) -> Markup:
         f'<td class="col-status">{status_badge(t.status)}</td>'
         f'<td class="col-cti">{escape(t.cti_path)}</td>'
         f'<td class="col-assignee">{who}</td>'
-        f'<td class="col-age">{reltime(t.created_at)}</td></tr>\n'
+        f'<td class="col-age">{reltime(t.created_at, now)}</td></tr>\n'
     )
 
 
 GLOBALS = {"avatar": avatar, "sev_badge": sev_badge, "status_badge": status_badge, "reltime": reltime,
-           "ticket_url": ticket_url, "queue_row": queue_row}
+           "ticket_url": ticket_url, "queue_rows": queue_rows}

@@ -1,5 +1,6 @@
 """The transaction helpers every service shares: commit once, then run follow-up jobs."""
 from contextlib import contextmanager
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -113,7 +114,15 @@ def among(column, ids: sa.Select):
     return column.in_(ids)
 
 
-def insert_or_skip(model):
-    """INSERT ... ON CONFLICT DO NOTHING, in this session's dialect (PostgreSQL or SQLite)."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model).on_conflict_do_nothing()
+def insert_or_skip(table: sa.Table, columns: tuple[str, ...], returning: str):
+    """INSERT (columns) ... ON CONFLICT DO NOTHING RETURNING one column, for this session's dialect
+    (PostgreSQL or SQLite); values are bound by column name at execution."""
+    return _insert_or_skip(db.session.get_bind().dialect.name, table, columns, returning)
+
+
+@cache
+def _insert_or_skip(dialect_name: str, table: sa.Table, columns: tuple[str, ...], returning: str):
+    """Built once per shape: a statement object keeps its cache key, a new one computes it again."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    values = {name: sa.bindparam(name, type_=table.c[name].type) for name in columns}
+    return dialect.insert(table).values(values).on_conflict_do_nothing().returning(table.c[returning])

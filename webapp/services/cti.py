@@ -1,4 +1,6 @@
 """Resolving and validating Category -> Type -> Item choices."""
+import sqlalchemy as sa
+
 from ..extensions import db
 from ..models import Category, CtiType, Item
 from .errors import ValidationError
@@ -44,12 +46,17 @@ def _load_all(category_id, type_id, item_id) -> tuple | None:
     ids = (_as_id(category_id), _as_id(type_id), _as_id(item_id))
     if None in ids:
         return None
-    row = db.session.execute(
-        db.select(Category, CtiType, Item)
-        .join(CtiType, CtiType.category_id == Category.id).join(Item, Item.type_id == CtiType.id)
-        .where(Category.id == ids[0], CtiType.id == ids[1], Item.id == ids[2])
-    ).first()
+    row = db.session.execute(_CHAIN, {"category_id": ids[0], "type_id": ids[1], "item_id": ids[2]}).first()
     return tuple(row) if row else None
+
+
+# Built once: a statement object keeps its compiled form's cache key, a new one computes it again.
+_CHAIN = (
+    sa.select(Category, CtiType, Item)
+    .join(CtiType, CtiType.category_id == Category.id).join(Item, Item.type_id == CtiType.id)
+    .where(Category.id == sa.bindparam("category_id"), CtiType.id == sa.bindparam("type_id"),
+           Item.id == sa.bindparam("item_id"))
+)
 
 
 def _load(model, raw_id, field: str, errors: dict):

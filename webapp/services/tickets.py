@@ -3,6 +3,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
@@ -141,7 +142,8 @@ def _open_ticket(actor: User, fields: dict) -> Ticket:
         "title": fields["title"], "overview": fields["overview"], "severity": fields["severity"],
         "status": Status.OPEN.value, "category_id": category.id, "type_id": type_.id, "item_id": item.id,
         "assignee_id": assignee.id if assignee else None, "creator_id": actor.id,
-        "dedup_key": fields["dedup_key"], "created_at": now, "updated_at": now, "version": 1,
+        "dedup_key": fields["dedup_key"], "created_at": now, "updated_at": now, "resolved_at": None,
+        "closed_at": None, "version": 1,
     })
     for name, value in (("category", category), ("type", type_), ("item", item), ("assignee", assignee),
                         ("creator", actor)):
@@ -189,15 +191,20 @@ def _recurrence_note(fields: dict) -> str:
 
 
 def _insert_with_unique_display_id(values: dict) -> Ticket:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: on a display-ID collision draw another and try again.
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: on a display-ID collision draw another and try again.
 
     A skipped insert leaves the transaction usable, so no savepoint (two more round trips) is needed;
-    a row that was skipped although its display ID is free means the dedup key is taken.
+    a row that was skipped although its display ID is free means the dedup key is taken. The row
+    becomes a persistent Ticket from the values written: nothing is read back.
     """
+    statement = insert_or_skip(Ticket.__table__, ("display_id", *values), returning="id")
     for _ in range(DISPLAY_ID_ATTEMPTS):
         values["display_id"] = new_display_id()
-        ticket = db.session.scalar(insert_or_skip(Ticket).values(values).returning(Ticket))
-        if ticket is not None:
+        ticket_id = db.session.execute(statement, values).scalar()
+        if ticket_id is not None:
+            ticket = Ticket(id=ticket_id, **values)
+            make_transient_to_detached(ticket)
+            db.session.add(ticket)
             return ticket
         taken = db.session.scalar(db.select(Ticket.id).filter_by(display_id=values["display_id"]))
         if taken is None:

@@ -1,6 +1,7 @@
 """Accounts: creation, password login, API keys; admin changes are audited."""
 import re
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -117,8 +118,11 @@ def user_for_api_key(key) -> User | None:
     """Resolve `X-Api-Key` by its hash; unknown keys and deactivated users get None."""
     if not isinstance(key, str) or not key.startswith(API_KEY_PREFIX) or len(key) > 200:
         return None
-    user = db.session.scalar(db.select(User).filter_by(api_key_hash=hash_api_key(key)))
+    user = db.session.scalar(_BY_KEY_HASH, {"key_hash": hash_api_key(key)})
     return user if user is not None and user.active else None
+
+
+_BY_KEY_HASH = sa.select(User).where(User.api_key_hash == sa.bindparam("key_hash"))  # built once: every API call
 
 
 def rotate_api_key(actor: User | None, user: User) -> str:
