@@ -1,4 +1,6 @@
 """Markdown (GFM flavour) to HTML that no script can survive: mistune, then nh3's allow-list."""
+from functools import lru_cache
+
 import mistune
 import nh3
 from markupsafe import Markup
@@ -41,9 +43,22 @@ def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
 
 def render(text: str | None) -> Markup:
     """Render user markdown to sanitised HTML, safe to put straight into a page."""
-    html = _markdown(text or "")
-    clean = nh3.clean(
-        html,
+    text = text or ""
+    return Markup(_cached(text) if len(text) <= CACHED_MAX_CHARS else _sanitised(text))
+
+
+CACHED_MAX_CHARS = 8_000  # comments are short and never edited: a ticket page redraws the same ones
+
+
+@lru_cache(maxsize=1024)
+def _cached(text: str) -> str:
+    """The same text always renders the same: keep the most recent renderings (each process)."""
+    return _sanitised(text)
+
+
+def _sanitised(text: str) -> str:
+    return nh3.clean(
+        _markdown(text),
         tags=TAGS,
         attributes=ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
@@ -51,4 +66,3 @@ def render(text: str | None) -> Markup:
         attribute_filter=_filter_attribute,
         strip_comments=True,
     )
-    return Markup(clean)

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Category, CtiType, Item
 from .errors import ValidationError
+from .recent import recent
 
 
 MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
@@ -91,20 +92,28 @@ def items_query(type_id, *, include_inactive: bool = False):
     return query if include_inactive else query.filter_by(active=True)
 
 
-def active_categories() -> list[Category]:
-    return list(db.session.scalars(categories_query()))
+def active_categories() -> list:
+    """(id, name) rows of the categories open for new tickets; every form and ticket page shows them."""
+    return recent("active_categories", ("category",), lambda: _id_and_name(categories_query(), Category))
 
 
-def active_types(category_id) -> list[CtiType]:
-    if _as_id(category_id) is None:
+def active_types(category_id) -> list:
+    ident = _as_id(category_id)
+    if ident is None:
         return []
-    return list(db.session.scalars(types_query(category_id)))
+    return recent(f"active_types:{ident}", ("cti_type",), lambda: _id_and_name(types_query(ident), CtiType))
 
 
-def active_items(type_id) -> list[Item]:
-    if _as_id(type_id) is None:
+def active_items(type_id) -> list:
+    ident = _as_id(type_id)
+    if ident is None:
         return []
-    return list(db.session.scalars(items_query(type_id)))
+    return recent(f"active_items:{ident}", ("item",), lambda: _id_and_name(items_query(ident), Item))
+
+
+def _id_and_name(query, model) -> list:
+    """Plain rows, which (unlike loaded entries) can outlive the session: kept by services.recent."""
+    return list(db.session.execute(query.with_only_columns(model.id, model.name)))
 
 
 def existing_entry(model, raw_id, field: str):

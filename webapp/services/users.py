@@ -62,9 +62,12 @@ def find_user(username: str) -> User | None:
 _ASSIGNABLE_ORDER = (User.role == Role.SERVICE, User.display_name)
 
 
-def assignable_users() -> list[User]:
-    """Who a ticket can be given to: every active account, people before service accounts."""
-    return list(db.session.scalars(db.select(User).filter_by(active=True).order_by(*_ASSIGNABLE_ORDER)))
+def assignable_users() -> list:
+    """Who a ticket can be given to, as (id, display_name, is_service) rows: every active account,
+    people before service accounts. Every ticket page lists them, so services.recent keeps them."""
+    is_service = (User.role == Role.SERVICE).label("is_service")
+    return recent("assignable_users", ("user",), lambda: list(db.session.execute(
+        db.select(User.id, User.display_name, is_service).where(User.active).order_by(*_ASSIGNABLE_ORDER))))
 
 
 def assignee_choices() -> list:
