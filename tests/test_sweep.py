@@ -264,3 +264,26 @@ def test_embedded_timer_starts_with_the_first_request_unless_disabled(committed_
     assert "embedded_scheduler" not in committed_app(TESTING=False, EMBEDDED_SCHEDULER=False).extensions
     assert "embedded_scheduler" not in committed_app(TESTING=False, REDIS_URL="redis://127.0.0.1:1/0").extensions
     assert "embedded_scheduler" not in committed_app().extensions  # TESTING
+
+
+@pytest.mark.postgres
+def test_parallel_workers_close_and_audit_each_ticket_exactly_once(committed_app):
+    app = committed_app()
+    ids = _due_tickets(app, 90)
+    with app.app_context():
+        batches = list(sweep.close_due(batch_size=7, workers=3))
+        closed = [t.id for batch in batches for t in batch]
+        assert sorted(closed) == sorted(ids) and len(batches) == 13  # 90 in batches of at most 7
+        events = db.session.scalars(sa.select(AuditEvent.ticket_id).where(AuditEvent.action == sweep.ACTION)).all()
+        assert sorted(events) == sorted(ids)
+        assert set(db.session.scalars(sa.select(Ticket.status).where(Ticket.id.in_(ids)))) == {Status.CLOSED}
+        assert sweep.auto_close(workers=3) == 0
+
+
+@pytest.mark.postgres
+def test_a_failing_worker_fails_the_sweep(committed_app, monkeypatch):
+    app = committed_app()
+    _due_tickets(app, 5)
+    monkeypatch.setattr(sweep, "_close_batch", lambda *args: 1 / 0)
+    with app.app_context(), pytest.raises(ZeroDivisionError):
+        list(sweep.close_due(workers=2))

@@ -127,7 +127,9 @@ def _as_of(_ctx, _param, value):
 @click.option("--dry-run", is_flag=True, help="List what would close; change nothing.")
 @click.option("--as-of", callback=_as_of, metavar="ISO-DATETIME",
               help="Pretend it is this moment (UTC unless an offset is given).")
-def sweep_command(dry_run, as_of):
+@click.option("--workers", type=click.IntRange(1, 16), default=2, show_default=True,
+              help="Connections closing batches side by side (PostgreSQL; SQLite always uses one).")
+def sweep_command(dry_run, as_of, workers):
     """Close RESOLVED tickets older than AUTO_CLOSE_DAYS now (the hourly job does this too)."""
     if as_of is not None and as_of > utcnow() and not dry_run:
         raise click.UsageError("--as-of in the future would close tickets early; add --dry-run to preview.")
@@ -136,7 +138,7 @@ def sweep_command(dry_run, as_of):
     click.echo(f"Tickets resolved on or before {exact_time(cutoff)} ({days} days before "
                f"{exact_time(as_of or utcnow())}):")
     verb = "would close" if dry_run else "closed"
-    batches = [sweep_service.due_tickets(as_of)] if dry_run else sweep_service.close_due(as_of)
+    batches = [sweep_service.due_tickets(as_of)] if dry_run else sweep_service.close_due(as_of, workers=workers)
     count = 0
     for batch in batches:
         for ticket in batch:

@@ -4,6 +4,8 @@ Set-based and batched: per batch one guarded UPDATE … RETURNING closes the tic
 writes their audit and outbox rows in the same transaction. On PostgreSQL the batch is picked with
 FOR UPDATE SKIP LOCKED, so sweeps running at once split the work and close each ticket exactly once.
 """
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,16 +56,60 @@ def due_tickets(as_of: datetime | None = None, batch_size: int = BATCH_SIZE) -> 
         yield SweptTicket(*row)
 
 
-def close_due(as_of: datetime | None = None, batch_size: int = BATCH_SIZE) -> Iterator[list[SweptTicket]]:
-    """Close every due ticket, one committed transaction per batch; yield each batch after its commit."""
+def close_due(as_of: datetime | None = None, batch_size: int = BATCH_SIZE,
+              workers: int = 1) -> Iterator[list[SweptTicket]]:
+    """Close every due ticket, one committed transaction per batch; yield each batch after its commit.
+
+    `workers` > 1 (PostgreSQL): this session and `workers - 1` more connections close batches side
+    by side, SKIP LOCKED keeping them apart, so the database spends more than one core on a backlog.
+    """
     cut = cutoff(as_of)
+    if workers <= 1 or db.session.get_bind().dialect.name != "postgresql":
+        while batch := _close_batch(cut, batch_size):
+            yield batch
+        return
+    yield from _close_in_parallel(cut, batch_size, workers)
+
+
+def _close_in_parallel(cut: datetime, batch_size: int, workers: int) -> Iterator[list[SweptTicket]]:
+    """This session closes batches, and `workers - 1` helper threads (own sessions) alongside it."""
+    app, done = current_app._get_current_object(), queue.Queue()
+
+    def help_out() -> None:
+        try:
+            with app.app_context():
+                while batch := _close_batch(cut, batch_size):
+                    done.put(batch)
+        except Exception as exc:  # handed to the caller's thread, which raises it
+            done.put(exc)
+        finally:
+            done.put(None)
+
+    helpers = [threading.Thread(target=help_out, name=f"sweep-{n}", daemon=True) for n in range(1, workers)]
+    for helper in helpers:
+        helper.start()
+    running = len(helpers)
     while batch := _close_batch(cut, batch_size):
         yield batch
+        while not done.empty():
+            running -= yield from _handed_over(done.get())
+    while running:
+        running -= yield from _handed_over(done.get())
 
 
-def auto_close(as_of: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+def _handed_over(item) -> Iterator[list[SweptTicket]]:
+    """Yield a helper's batch; returns 1 when the item says that helper has finished."""
+    if isinstance(item, Exception):
+        raise item
+    if item is None:
+        return 1
+    yield item
+    return 0
+
+
+def auto_close(as_of: datetime | None = None, batch_size: int = BATCH_SIZE, workers: int = 1) -> int:
     """Run the sweep and say how many tickets it closed (idempotent: a second run closes none)."""
-    return sum(len(batch) for batch in close_due(as_of, batch_size))
+    return sum(len(batch) for batch in close_due(as_of, batch_size, workers))
 
 
 def _close_batch(cut: datetime, batch_size: int) -> list[SweptTicket]:
