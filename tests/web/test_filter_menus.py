@@ -3,7 +3,7 @@ from sqlalchemy import insert
 
 from webapp.extensions import db
 from webapp.models import Category
-from webapp.services import recent, users
+from webapp.services import cti_admin, recent, users
 
 from .test_queries import recorded_queries
 
@@ -40,3 +40,16 @@ def test_another_process_change_shows_within_the_freshness_window(client, agent,
     assert "Elsewhere" in client.get("/").get_data(as_text=True)
 
 
+
+
+def test_ticket_page_choices_follow_an_admin_change_at_once(client, agent, make, admin):
+    category, type_, web = make.cti("Infra", "Servers", "web-01")
+    spare = make.cti("Infra", "Servers", "db-01")[2]
+    helper = make.user("helper", display_name="Hal Helper")
+    ticket = make.ticket(actor=agent, cti=(category, type_, spare))
+    page = client.get(f"/tickets/{ticket.display_id}").get_data(as_text=True)
+    assert "Hal Helper" in page and ">web-01<" in page
+    cti_admin.set_entry_active(admin, "item", web.id, False)
+    users.set_active(admin, helper, False)
+    page = client.get(f"/tickets/{ticket.display_id}").get_data(as_text=True)
+    assert "Hal Helper" not in page and ">web-01<" not in page  # neither can take new work
