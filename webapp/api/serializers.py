@@ -5,6 +5,7 @@ from types import SimpleNamespace
 from flask import g, request, url_for
 
 from ..models import SEVERITY_LABELS
+from ..services.listing import TICKET_FIELDS
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -52,12 +53,6 @@ def _person(ident_value, username, display_name) -> dict | None:
     if ident_value is None:
         return None
     return {"id": ident(ident_value), "username": username, "displayName": display_name}
-
-
-TICKET_FIELDS = (
-    "id", "display_id", "title", "overview", "severity", "status", "category_id", "type_id", "item_id",
-    "assignee_id", "creator_id", "dedup_key", "created_at", "updated_at", "resolved_at", "closed_at", "version",
-)
 
 
 def flat_ticket(ticket) -> SimpleNamespace:

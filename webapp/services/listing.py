@@ -15,11 +15,12 @@ UNASSIGNED = "none"
 ASSIGNEE, _CREATOR = aliased(User), aliased(User)
 # A ticket as the API shows it, read as plain columns: loading entities with their five
 # relationships cost more than the rest of the request together.
+TICKET_FIELDS = (
+    "id", "display_id", "title", "overview", "severity", "status", "category_id", "type_id", "item_id",
+    "assignee_id", "creator_id", "dedup_key", "created_at", "updated_at", "resolved_at", "closed_at", "version",
+)
 TICKET_ROW = (
-    *(getattr(Ticket, name) for name in (
-        "id", "display_id", "title", "overview", "severity", "status", "category_id", "type_id", "item_id",
-        "assignee_id", "creator_id", "dedup_key", "created_at", "updated_at", "resolved_at", "closed_at",
-        "version")),
+    *(getattr(Ticket, name) for name in TICKET_FIELDS),
     Category.name.label("category_name"), CtiType.name.label("type_name"), Item.name.label("item_name"),
     ASSIGNEE.username.label("assignee_username"), ASSIGNEE.display_name.label("assignee_display_name"),
     _CREATOR.username.label("creator_username"), _CREATOR.display_name.label("creator_display_name"),
