@@ -38,8 +38,10 @@ def _drop_stale(session) -> None:
     if not written or not has_app_context():
         return
     kept = current_app.extensions.get("recent_lists", {})
-    for name in [name for name, (_, _, tables) in kept.items() if tables & written]:
-        del kept[name]
+    # A copy, and pop: other threads of this process fill and drop lists meanwhile.
+    for name, (_, _, tables) in list(kept.items()):
+        if tables & written:
+            kept.pop(name, None)
 
 
 @event.listens_for(Session, "after_rollback")

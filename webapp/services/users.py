@@ -70,12 +70,6 @@ def assignable_users() -> list:
         db.select(User.id, User.display_name, is_service).where(User.active).order_by(*_ASSIGNABLE_ORDER))))
 
 
-def assignee_choices() -> list:
-    """The same people as (id, display_name) rows: all a filter menu shows, without loading accounts."""
-    return recent("assignee_choices", ("user",), lambda: list(db.session.execute(
-        db.select(User.id, User.display_name).filter_by(active=True).order_by(*_ASSIGNABLE_ORDER))))
-
-
 def create_user(actor: User | None, *, username, display_name, role, password=None) -> tuple[User, str | None]:
     """Create an admin or agent (with a password) or a service account (with a new API key)."""
     errors = FieldErrors()

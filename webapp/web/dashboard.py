@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from ..auth.access import STAFF, access
 from ..services.queue import ME, QueueFilter, list_tickets, queue_categories
-from ..services.users import assignee_choices
+from ..services.users import assignable_users
 from . import bp
 from .rendering import render, wants_fragment
 
@@ -35,5 +35,5 @@ def _queue_page(filters: QueueFilter, endpoint: str):
     return render(
         "web/dashboard.html", "results", headers=headers,
         filters=filters, page=page, endpoint=endpoint, url_args=url_args,
-        mine=endpoint == "web.my_tickets", categories=queue_categories, users=assignee_choices,
+        mine=endpoint == "web.my_tickets", categories=queue_categories, users=assignable_users,
     )
