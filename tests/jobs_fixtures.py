@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import itertools
 import json
+import os
+import secrets
 import shutil
 import socket
 import threading
@@ -19,8 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from redis import Redis
+from rq import Queue
 
 from webapp.extensions import db
+from webapp.tasks import PERIODIC
 
 from .conftest import make_app
 
@@ -182,3 +187,32 @@ def committed_app(committed_db):
     yield build
     for app in apps:
         dispose(app)
+
+
+@pytest.fixture
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("TEST_REDIS_URL must be set in CI (e.g. redis://127.0.0.1:6379/15)")
+        pytest.skip("set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the RQ tests")
+    return url
+
+
+@pytest.fixture
+def queue_name(redis_url):
+    """A queue of this test's own; its keys are removed afterwards (never FLUSHDB)."""
+    name = f"test-{secrets.token_hex(6)}"
+    yield name
+    connection = Redis.from_url(redis_url)
+    queue = Queue(name, connection=connection)
+    for registry in (queue.finished_job_registry, queue.failed_job_registry):
+        for job_id in registry.get_job_ids():
+            connection.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
+    queue.delete(delete_jobs=True)
+    for key in connection.scan_iter(match=f"rq:*{name}*"):
+        connection.delete(key)
+    cron_names = [periodic.path for periodic in PERIODIC]  # left by CronScheduler.enqueue_jobs
+    connection.zrem("rq:cron_jobs", *cron_names)
+    connection.delete(*(f"rq:cron_job:{cron_name}:jobs" for cron_name in cron_names))
+    connection.close()

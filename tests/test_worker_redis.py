@@ -4,7 +4,6 @@ Needs TEST_REDIS_URL (CI: redis://127.0.0.1:6379/15); skipped without it, except
 Each test uses a queue of its own and removes its keys; nothing flushes the database.
 """
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -25,7 +24,6 @@ from webapp.models import (
     AuditEvent, Category, CtiType, DeliveryStatus, Item, OutboxEvent, Role, Status, Ticket, User, WebhookDelivery,
 )
 from webapp.services import webhooks
-from webapp.tasks import PERIODIC
 from webapp.services.comments import add_comment
 from webapp.services.tickets import change_status
 from webapp.timeutil import utcnow
@@ -33,41 +31,12 @@ from webapp.timeutil import utcnow
 from .conftest import CsrfClient, make_app
 from .factories import PASSWORD, Factories
 from .jobs_fixtures import (  # noqa: F401
-    closed_port_url, committed_app, committed_db, dispose, receiver, verify_signature,
+    closed_port_url, committed_app, committed_db, dispose, queue_name, receiver, redis_url, verify_signature,
 )
 
 pytestmark = pytest.mark.redis
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "redis-test-secret-0123456789"
-
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("TEST_REDIS_URL must be set in CI (e.g. redis://127.0.0.1:6379/15)")
-        pytest.skip("set TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15) to run the RQ tests")
-    return url
-
-
-@pytest.fixture
-def queue_name(redis_url):
-    """A queue of this test's own; its keys are removed afterwards (never FLUSHDB)."""
-    name = f"test-{secrets.token_hex(6)}"
-    yield name
-    connection = Redis.from_url(redis_url)
-    queue = Queue(name, connection=connection)
-    for registry in (queue.finished_job_registry, queue.failed_job_registry):
-        for job_id in registry.get_job_ids():
-            connection.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
-    queue.delete(delete_jobs=True)
-    for key in connection.scan_iter(match=f"rq:*{name}*"):
-        connection.delete(key)
-    cron_names = [periodic.path for periodic in PERIODIC]  # left by CronScheduler.enqueue_jobs
-    connection.zrem("rq:cron_jobs", *cron_names)
-    connection.delete(*(f"rq:cron_job:{cron_name}:jobs" for cron_name in cron_names))
-    connection.close()
 
 
 @pytest.fixture

@@ -1,0 +1,106 @@
+"""On real Redis: a dispatch run lingers while commits keep coming, so a busy minute queues a few runs, not one per commit.
+
+The run keeps its pending mark while it lingers (commits meanwhile queue nothing) and clears it
+before its last drain (a commit that found the mark set is still read).
+"""
+import time
+from types import SimpleNamespace
+
+import pytest
+import sqlalchemy as sa
+from rq import Queue
+
+from webapp import jobs, tasks
+from webapp.extensions import db
+from webapp.models import OutboxEvent, User
+from webapp.services.tickets import create_ticket
+
+from .factories import Factories
+from .jobs_fixtures import committed_app, committed_db, queue_name, redis_url  # noqa: F401
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def lingering(committed_app, redis_url, queue_name):
+    """An app on Redis whose dispatch runs linger, with one ticket committed (its run queued)."""
+    app = committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name, OUTBOX_LINGER_SECONDS=30)
+    with app.app_context():
+        make = Factories()
+        agent, cti = make.user(), make.cti()
+        make.ticket(actor=agent, cti=cti)
+        ids = {"agent": agent.id, "cti": [node.id for node in cti]}
+
+    def commit_ticket():
+        """A commit from another request, in an app context (and session) of its own."""
+        with app.app_context():
+            category_id, type_id, item_id = ids["cti"]
+            create_ticket(db.session.get(User, ids["agent"]), title="Meanwhile", overview="", severity=3,
+                          category_id=category_id, type_id=type_id, item_id=item_id)
+
+    app.commit_ticket = commit_ticket
+    return app
+
+
+def waiting_runs(app) -> int:
+    with app.app_context():
+        queue = Queue(jobs.queue_name(), connection=jobs.redis_connection())
+        return sum(job.func_name == "webapp.tasks.dispatch_outbox" for job in queue.get_jobs())
+
+
+def undispatched(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).where(OutboxEvent.dispatched_at.is_(None)))
+
+
+def test_commits_while_a_run_lingers_are_drained_by_it_and_queue_no_run_of_their_own(lingering, monkeypatch):
+    naps = []
+
+    def nap(seconds):
+        naps.append(seconds)
+        if len(naps) <= 2:
+            lingering.commit_ticket()
+
+    monkeypatch.setattr(tasks, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
+    assert waiting_runs(lingering) == 1
+    waiting = undispatched(lingering)  # the ticket's event, and those of the setup (people, CTI)
+    with lingering.app_context():
+        assert tasks.dispatch_outbox() == waiting + 2
+    assert naps == [tasks.LINGER_PAUSE] * 3  # drained the backlog, 1, 1, then found nothing and stopped
+    assert waiting_runs(lingering) == 1  # only the run the first commit queued
+    assert undispatched(lingering) == 0
+
+
+def test_a_commit_that_found_the_mark_set_is_read_by_the_last_drain(lingering, monkeypatch):
+    forget = tasks.forget_pending
+
+    def commit_then_forget(path):
+        lingering.commit_ticket()  # after the lingering drains, while the mark still says "a run waits"
+        assert waiting_runs(lingering) == 1
+        forget(path)
+
+    monkeypatch.setattr(tasks, "forget_pending", commit_then_forget)
+    monkeypatch.setattr(tasks, "time", SimpleNamespace(monotonic=time.monotonic, sleep=lambda seconds: None))
+    waiting = undispatched(lingering)
+    with lingering.app_context():
+        assert tasks.dispatch_outbox() == waiting + 1
+    assert undispatched(lingering) == 0
+
+
+def test_a_run_stops_lingering_at_its_deadline(lingering, monkeypatch):
+    clock = iter(range(0, 1000, 10))  # each look at the clock is 10 s later: the 30 s deadline passes
+    naps = []
+
+    def nap(seconds):
+        naps.append(seconds)
+        lingering.commit_ticket()  # commits never stop coming
+
+    monkeypatch.setattr(tasks, "time", SimpleNamespace(monotonic=lambda: next(clock), sleep=nap))
+    waiting = undispatched(lingering)
+    with lingering.app_context():
+        assert tasks.dispatch_outbox() == waiting + len(naps)
+    assert len(naps) == 2  # looked at 10 s and 20 s, then stopped at 30 s
+    assert undispatched(lingering) == 0
+    with lingering.app_context():
+        lingering.commit_ticket()
+    assert waiting_runs(lingering) == 2  # the mark is cleared: the next commit queues a new run
