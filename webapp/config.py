@@ -68,11 +68,10 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
 
 
 def engine_options(url: str, env) -> dict:
-    """Pooled PostgreSQL connections are checked before use and connects give up instead of hanging."""
+    """Connects give up instead of hanging; webapp/db_pool.py pings pooled connections that sat idle."""
     if url.startswith("sqlite"):
         return {}
     return {
-        "pool_pre_ping": True,
         "pool_size": int(env.get("DB_POOL_SIZE") or 5),
         "max_overflow": int(env.get("DB_MAX_OVERFLOW") or 5),
         "connect_args": {
