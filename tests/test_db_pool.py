@@ -1,4 +1,4 @@
-"""Pooled connections are pinged before use only after sitting idle; one that no longer answers is replaced."""
+"""Pooled connections are pinged before use only when the server spoke to them or they sat idle; a dead one is replaced."""
 import time
 from types import SimpleNamespace
 
@@ -48,7 +48,7 @@ def later(monkeypatch, seconds: float) -> None:
 def terminate(database_url: str, pid: int) -> None:
     engine = sa.create_engine(database_url, poolclass=NullPool)
     with engine.connect() as conn:
-        assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})  # and wait
     engine.dispose()
 
 
@@ -65,19 +65,29 @@ def test_a_connection_idle_for_a_while_is_pinged_first(pg_app, pings, monkeypatc
     assert len(pings) == 1
 
 
+def test_a_connection_whose_backend_was_terminated_is_replaced_before_use(pg_app, pings, database_url):
+    dead = backend_pid(pg_app)
+    terminate(database_url, dead)  # as a database restart does: the server says so on the socket
+    assert backend_pid(pg_app) != dead  # the request still got its answer, on a new connection
+    assert len(pings) == 1  # the notice that arrived on the idle socket asked for the ping
+
+
 def test_an_idle_connection_that_no_longer_answers_is_replaced(pg_app, pings, monkeypatch, database_url):
     dead = backend_pid(pg_app)
-    terminate(database_url, dead)  # as a database restart or a dropped idle connection would
+    terminate(database_url, dead)
+    monkeypatch.setattr(db_pool, "_server_spoke", lambda connection: False)  # dropped without a word
     later(monkeypatch, db_pool.PING_AFTER_IDLE_SECONDS + 1)
-    assert backend_pid(pg_app) != dead  # the request still got an answer, on a new connection
+    assert backend_pid(pg_app) != dead
     assert len(pings) == 1
 
 
-def test_without_the_ping_a_broken_connection_fails_its_first_statement(pg_app, pings, database_url):
-    """Why idle connections are pinged: a recently used one is trusted, and the first use tells."""
+def test_a_silently_dropped_connection_used_moments_ago_fails_its_first_statement(
+        pg_app, pings, monkeypatch, database_url):
+    """The one case left to the first statement: the disconnect empties the pool for the next request."""
     dead = backend_pid(pg_app)
     terminate(database_url, dead)
+    monkeypatch.setattr(db_pool, "_server_spoke", lambda connection: False)
     with pytest.raises(sa.exc.OperationalError):
         backend_pid(pg_app)
-    assert backend_pid(pg_app) != dead  # the disconnect emptied the pool: the next one reconnects
+    assert backend_pid(pg_app) != dead
     assert pings == []

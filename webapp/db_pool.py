@@ -1,13 +1,15 @@
-"""Pooled PostgreSQL connections are pinged before use only when they sat idle for a while.
+"""Pooled PostgreSQL connections are pinged before use only when something suggests they died.
 
 SQLAlchemy's `pool_pre_ping` adds a round trip to every checkout, so under load each request
 first asked a connection that had answered a few milliseconds earlier whether it was still there
-(3–5 % of a request's CPU, bench/RESULTS.md). Here a connection idle for PING_AFTER_IDLE_SECONDS
-or more is pinged, and replaced if it does not answer: the overnight database restart, a firewall
-that dropped a quiet connection. One used moments ago is not. Should the server go away
-mid-burst, the first statement on a dead connection fails (a 503, docs/operations.md), SQLAlchemy
-sees the disconnect and invalidates the whole pool, and the next request connects afresh.
+(3–5 % of a request's CPU, bench/RESULTS.md). Here a connection is pinged, and replaced if it
+does not answer, only when
+- the server has sent it something while it sat in the pool: between transactions that is only
+  ever the notice of a terminated backend or a closed socket (a restart, pg_terminate_backend),
+  and looking costs one non-blocking poll(), no round trip; or
+- it sat idle for PING_AFTER_IDLE_SECONDS or more (say, a firewall dropped it without a word).
 """
+import select
 import time
 
 from sqlalchemy import event, exc
@@ -24,7 +26,7 @@ def init_app(app) -> None:
     if engine.dialect.name != "postgresql":
         return
     event.listen(engine, "checkin", _note_idle)
-    event.listen(engine, "checkout", lambda dbapi_connection, entry, _proxy: _ping_if_idle(
+    event.listen(engine, "checkout", lambda dbapi_connection, entry, _proxy: _check(
         engine.dialect, dbapi_connection, entry))
 
 
@@ -32,13 +34,25 @@ def _note_idle(_dbapi_connection, entry) -> None:
     entry.info[_IDLE_SINCE] = time.monotonic()
 
 
-def _ping_if_idle(dialect, dbapi_connection, entry) -> None:
+def _check(dialect, dbapi_connection, entry) -> None:
     idle_since = entry.info.get(_IDLE_SINCE)
-    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
-        return  # just connected, or answered moments ago
+    if idle_since is None:
+        return  # just connected
+    if time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS and not _server_spoke(dbapi_connection):
+        return  # answered moments ago, and nothing has arrived since
     try:
         alive = dialect.do_ping(dbapi_connection)
     except Exception:
         alive = False
-    if not alive:  # the pool discards this connection and checks out (or opens) another
+    if not alive:  # the pool discards this connection and opens another in its place
         raise exc.DisconnectionError("a pooled connection did not answer its ping")
+
+
+def _server_spoke(dbapi_connection) -> bool:
+    """Has anything (an error notice, end of file) arrived on the idle connection's socket?"""
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))
+    except Exception:  # no socket any more: closed
+        return True
