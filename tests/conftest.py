@@ -79,7 +79,7 @@ def make_app(database_url: str, **overrides):
         "LOGIN_LIMIT_PER_ACCOUNT": "10000 per minute",
         "LOGIN_LIMIT_PER_ADDRESS": "10000 per minute",
         # Jobs run inline after each commit here: a dispatch run lingering for more would only
-        # sleep. tests/test_worker_redis.py turns it on where it is the subject.
+        # sleep. tests/test_outbox_linger.py turns it on where it is the subject.
         "OUTBOX_LINGER_SECONDS": 0,
     }
     settings.update(overrides)

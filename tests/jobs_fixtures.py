@@ -24,6 +24,7 @@ from flask_migrate import upgrade
 from redis import Redis
 from rq import Queue
 
+from webapp import jobs
 from webapp.extensions import db
 from webapp.tasks import PERIODIC
 
@@ -216,3 +217,10 @@ def queue_name(redis_url):
     connection.zrem("rq:cron_jobs", *cron_names)
     connection.delete(*(f"rq:cron_job:{cron_name}:jobs" for cron_name in cron_names))
     connection.close()
+
+
+def dispatch_jobs_waiting(app) -> int:
+    """Outbox dispatch runs waiting in the app's RQ queue."""
+    with app.app_context():
+        queue = Queue(jobs.queue_name(), connection=jobs.redis_connection())
+        return sum(job.func_name == "webapp.tasks.dispatch_outbox" for job in queue.get_jobs())

@@ -8,15 +8,14 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from rq import Queue
 
-from webapp import jobs, tasks
+from webapp import tasks
 from webapp.extensions import db
 from webapp.models import OutboxEvent, User
 from webapp.services.tickets import create_ticket
 
 from .factories import Factories
-from .jobs_fixtures import committed_app, committed_db, queue_name, redis_url  # noqa: F401
+from .jobs_fixtures import committed_app, committed_db, dispatch_jobs_waiting, queue_name, redis_url  # noqa: F401
 
 pytestmark = pytest.mark.redis
 
@@ -42,12 +41,6 @@ def lingering(committed_app, redis_url, queue_name):
     return app
 
 
-def waiting_runs(app) -> int:
-    with app.app_context():
-        queue = Queue(jobs.queue_name(), connection=jobs.redis_connection())
-        return sum(job.func_name == "webapp.tasks.dispatch_outbox" for job in queue.get_jobs())
-
-
 def undispatched(app) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).where(OutboxEvent.dispatched_at.is_(None)))
@@ -62,12 +55,12 @@ def test_commits_while_a_run_lingers_are_drained_by_it_and_queue_no_run_of_their
             lingering.commit_ticket()
 
     monkeypatch.setattr(tasks, "time", SimpleNamespace(monotonic=time.monotonic, sleep=nap))
-    assert waiting_runs(lingering) == 1
+    assert dispatch_jobs_waiting(lingering) == 1
     waiting = undispatched(lingering)  # the ticket's event, and those of the setup (people, CTI)
     with lingering.app_context():
         assert tasks.dispatch_outbox() == waiting + 2
     assert naps == [tasks.LINGER_PAUSE] * 3  # drained the backlog, 1, 1, then found nothing and stopped
-    assert waiting_runs(lingering) == 1  # only the run the first commit queued
+    assert dispatch_jobs_waiting(lingering) == 1  # only the run the first commit queued
     assert undispatched(lingering) == 0
 
 
@@ -76,7 +69,7 @@ def test_a_commit_that_found_the_mark_set_is_read_by_the_last_drain(lingering, m
 
     def commit_then_forget(path):
         lingering.commit_ticket()  # after the lingering drains, while the mark still says "a run waits"
-        assert waiting_runs(lingering) == 1
+        assert dispatch_jobs_waiting(lingering) == 1
         forget(path)
 
     monkeypatch.setattr(tasks, "forget_pending", commit_then_forget)
@@ -103,4 +96,4 @@ def test_a_run_stops_lingering_at_its_deadline(lingering, monkeypatch):
     assert undispatched(lingering) == 0
     with lingering.app_context():
         lingering.commit_ticket()
-    assert waiting_runs(lingering) == 2  # the mark is cleared: the next commit queues a new run
+    assert dispatch_jobs_waiting(lingering) == 2  # the mark is cleared: the next commit queues a new run

@@ -31,7 +31,8 @@ from webapp.timeutil import utcnow
 from .conftest import CsrfClient, make_app
 from .factories import PASSWORD, Factories
 from .jobs_fixtures import (  # noqa: F401
-    closed_port_url, committed_app, committed_db, dispose, queue_name, receiver, redis_url, verify_signature,
+    closed_port_url, committed_app, committed_db, dispatch_jobs_waiting, dispose, queue_name, receiver, redis_url,
+    verify_signature,
 )
 
 pytestmark = pytest.mark.redis
@@ -195,12 +196,6 @@ def test_worker_refuses_to_start_without_redis(committed_db, tmp_path, capsys, m
     monkeypatch.delenv("REDIS_URL", raising=False)
     assert worker.main(["--burst"]) == 2
     assert "REDIS_URL is not set" in capsys.readouterr().err
-
-
-def dispatch_jobs_waiting(app) -> int:
-    with app.app_context():
-        queue = Queue(jobs.queue_name(), connection=jobs.redis_connection())
-        return sum(job.func_name == "webapp.tasks.dispatch_outbox" for job in queue.get_jobs())
 
 
 def test_many_commits_queue_one_dispatch_job_that_drains_them_all(rq_app, receiver):

@@ -20,10 +20,16 @@ PING_AFTER_IDLE_SECONDS = 10.0
 _IDLE_SINCE = "idle_since"  # in the pool entry's info, which lives as long as its DBAPI connection
 
 
-def init_app(app) -> None:
+def postgres_engine(app):
+    """The app's engine when it is PostgreSQL (the pool check and prepared-statement reuse are for it), else None."""
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "postgresql":
+    return engine if engine.dialect.name == "postgresql" else None
+
+
+def init_app(app) -> None:
+    engine = postgres_engine(app)
+    if engine is None:
         return
     event.listen(engine, "checkin", _note_idle)
     event.listen(engine, "checkout", lambda dbapi_connection, entry, _proxy: _check(

@@ -11,6 +11,7 @@ import logging
 
 from sqlalchemy import event
 
+from .db_pool import postgres_engine
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -18,9 +19,8 @@ _READS = ("SELECT", "SHOW")
 
 
 def init_app(app) -> None:
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name != "postgresql":
+    engine = postgres_engine(app)
+    if engine is None:
         return
     event.listen(engine, "begin", _transaction_begins)
     event.listen(engine, "before_cursor_execute", _note_writes)
