@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import Category, CtiType, Item
 from .errors import ValidationError
-from .recent import recent
+from .recent import recent, recent_entities
 
 
 MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
@@ -47,7 +47,11 @@ def _load_all(category_id, type_id, item_id) -> tuple | None:
     ids = (_as_id(category_id), _as_id(type_id), _as_id(item_id))
     if None in ids:
         return None
-    row = db.session.execute(_CHAIN, {"category_id": ids[0], "type_id": ids[1], "item_id": ids[2]}).first()
+    return recent_entities(f"cti_chain:{ids}", ("category", "cti_type", "item"), lambda: _chain(*ids))
+
+
+def _chain(category_id: int, type_id: int, item_id: int) -> tuple | None:
+    row = db.session.execute(_CHAIN, {"category_id": category_id, "type_id": type_id, "item_id": item_id}).first()
     return tuple(row) if row else None
 
 

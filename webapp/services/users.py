@@ -11,7 +11,11 @@ from . import audit
 from .base import commit
 from .cti import _as_id
 from .errors import FieldErrors, NotFound, ValidationError
-from .recent import recent
+from .recent import recent, recent_entities
+
+# A rotated key or deactivated account stops working at once in the process that made the change,
+# and within this long in the others (each keeps the callers it has just looked up).
+API_KEY_FRESH_SECONDS = 1.0
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN = 8
@@ -115,8 +119,16 @@ def user_for_api_key(key) -> User | None:
     """Resolve `X-Api-Key` by its hash; unknown keys and deactivated users get None."""
     if not isinstance(key, str) or not key.startswith(API_KEY_PREFIX) or len(key) > 200:
         return None
-    user = db.session.scalar(_BY_KEY_HASH, {"key_hash": hash_api_key(key)})
+    key_hash = hash_api_key(key)
+    found = recent_entities(f"api_key:{key_hash}", ("user",), lambda: _user_by_key_hash(key_hash),
+                            fresh=API_KEY_FRESH_SECONDS)
+    user = found[0] if found else None
     return user if user is not None and user.active else None
+
+
+def _user_by_key_hash(key_hash: str) -> tuple[User] | None:
+    user = db.session.scalar(_BY_KEY_HASH, {"key_hash": key_hash})
+    return (user,) if user is not None else None
 
 
 _BY_KEY_HASH = sa.select(User).where(User.api_key_hash == sa.bindparam("key_hash"))  # built once: every API call
