@@ -107,7 +107,7 @@ RATE_LIMITS = {
 
 
 def rate_limits(env) -> dict:
-    """Flask-Limiter strings (webapp/ratelimit.py checks them at start-up)."""
+    """Limits like "5 per 15 minutes" (webapp/ratelimit.py parses and checks them at start-up)."""
     return {name: env.get(name) or default for name, default in RATE_LIMITS.items()}
 
 

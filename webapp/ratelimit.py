@@ -1,14 +1,196 @@
-"""The app's one rate limiter (Flask-Limiter): API budgets per key, failed sign-ins per account and
-address. Counters live in Redis when REDIS_URL is set, so every web process shares them; in memory
-otherwise."""
+"""The app's one rate limiter: API budgets per key, failed sign-ins per account and address.
+
+A budget like "300 per minute" allows at most 300 events in any 60-second span (a moving
+window: no burst of 600 across a window's edge). Each key's events live in a Redis sorted set
+when REDIS_URL is set, so every web process shares them, and one script call checks and counts
+(with Redis's clock, so processes never disagree about the time). Without Redis, or for a few
+seconds after it fails, each process counts in memory by the same rule.
+"""
+import logging
+import math
+import os
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import count
+
+import redis
 from flask import Flask, current_app, request
-from flask_limiter import Limiter
-from limits import parse_many
 
 from .config import RATE_LIMITS
 
+log = logging.getLogger(__name__)
 KEY_PREFIX = "ticketing-ratelimit"
 SIGN_IN = "auth.login"  # the view auth/throttle.py wraps
+REDIS_RETRY_SECONDS = 5.0  # after a Redis failure, count in memory this long before trying again
+_RATE = re.compile(r"^\s*(\d+)\s*(?:per|/)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    amount: int
+    seconds: int
+
+
+@lru_cache(maxsize=64)
+def parse_rate(text: str) -> Rate:
+    """ "300 per minute", "5 per 15 minutes", "10/hour" -> Rate; anything else is a ValueError."""
+    match = _RATE.match(text or "")
+    if not match or int(match[1]) < 1 or match[2] == "0":
+        raise ValueError(f"not a rate limit: {text!r}")
+    return Rate(int(match[1]), int(match[2] or 1) * _UNIT_SECONDS[match[3].lower()])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check decided: `retry_after` seconds until one more is allowed (0 if it is now);
+    `reset_at`, the Unix time when the whole budget is back."""
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: float
+    reset_at: float
+
+
+# KEYS[1]: the key's sorted set of event times (ms). ARGV: window ms, limit, spend (1) or peek (0),
+# a member name no other event has. Returns {allowed, remaining, retry ms, reset ms (Unix)}.
+MOVING_WINDOW = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local window, limit, spend = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local used = redis.call('ZCARD', KEYS[1])
+if used >= limit then
+    local freeing = redis.call('ZRANGE', KEYS[1], used - limit, used - limit, 'WITHSCORES')
+    local oldest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+    return {0, 0, tonumber(freeing[2]) + window - now, tonumber(oldest[2]) + window}
+end
+if spend == 1 then
+    redis.call('ZADD', KEYS[1], now, ARGV[4])
+    redis.call('PEXPIRE', KEYS[1], window)
+    used = used + 1
+end
+local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local reset = newest[2] and tonumber(newest[2]) + window or now
+return {1, limit - used, 0, reset}
+"""
+
+
+class MemoryCounts:
+    """The same moving window in this process: each key's event times, oldest first."""
+
+    def __init__(self):
+        self._events: dict[str, deque] = {}
+        self._lock = threading.Lock()
+        self._checks = 0
+
+    def check(self, key: str, rate: Rate, spend: bool) -> Verdict:
+        now = time.time()
+        with self._lock:
+            events = self._events.setdefault(key, deque()) if spend else self._events.get(key, deque())
+            while events and events[0] <= now - rate.seconds:
+                events.popleft()
+            if len(events) >= rate.amount:
+                freeing = events[len(events) - rate.amount]
+                return Verdict(False, rate.amount, 0, freeing + rate.seconds - now, events[-1] + rate.seconds)
+            if spend:
+                events.append(now)
+                self._forget_idle(now, rate.seconds)
+            reset_at = events[-1] + rate.seconds if events else now
+            return Verdict(True, rate.amount, rate.amount - len(events), 0.0, reset_at)
+
+    def _forget_idle(self, now: float, seconds: int) -> None:
+        """Now and then drop keys with nothing recent, so passing callers do not pile up."""
+        self._checks += 1
+        if self._checks % 1000 == 0:
+            for key in [key for key, events in self._events.items() if not events or events[-1] <= now - seconds]:
+                del self._events[key]
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._events.pop(key, None)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+
+class RedisCounts:
+    """The moving window in Redis: one script call per check."""
+
+    def __init__(self, url: str):
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self._script = self.client.register_script(MOVING_WINDOW)
+        self._token = secrets.token_hex(4)  # with the pid (forked workers share the token): unique
+        self._serial = count()
+
+    def check(self, key: str, rate: Rate, spend: bool) -> Verdict:
+        member = f"{self._token}-{os.getpid()}-{next(self._serial)}"
+        allowed, remaining, retry_ms, reset_ms = self._script(
+            keys=[key], args=[rate.seconds * 1000, rate.amount, int(spend), member])
+        return Verdict(bool(allowed), rate.amount, int(remaining), retry_ms / 1000, reset_ms / 1000)
+
+    def clear(self, key: str) -> None:
+        self.client.delete(key)
+
+    def reset(self, prefix: str) -> None:
+        for key in self.client.scan_iter(match=prefix + "*", count=1000):
+            self.client.delete(key)
+
+
+class RateLimiter:
+    """Budgets by (scope, key): counted in Redis if configured, in memory otherwise or while it fails."""
+
+    def __init__(self, redis_url: str | None, prefix: str):
+        self.prefix = prefix
+        self.memory = MemoryCounts()
+        self.redis = RedisCounts(redis_url) if redis_url else None
+        self._redis_failed_at = -math.inf
+
+    def spend(self, scope: str, key: str, rate: Rate) -> Verdict:
+        """Count one event if the budget allows it; say what is left either way."""
+        return self._check(scope, key, rate, spend=True)
+
+    def peek(self, scope: str, key: str, rate: Rate) -> Verdict:
+        """Would one more event be allowed? Counts nothing."""
+        return self._check(scope, key, rate, spend=False)
+
+    def clear(self, scope: str, key: str) -> None:
+        """Forget a key's events (a correct password wipes its account's failures)."""
+        name = self._name(scope, key)
+        self.memory.clear(name)
+        if self.redis is not None:
+            self._with_redis(lambda: self.redis.clear(name), None)
+
+    def reset(self) -> None:
+        """Forget every count (tests start each case with full budgets)."""
+        self.memory.reset()
+        if self.redis is not None:
+            self._with_redis(lambda: self.redis.reset(self.prefix + "/"), None)
+
+    def _check(self, scope: str, key: str, rate: Rate, spend: bool) -> Verdict:
+        name = self._name(scope, key)
+        if self.redis is not None and time.monotonic() - self._redis_failed_at > REDIS_RETRY_SECONDS:
+            verdict = self._with_redis(lambda: self.redis.check(name, rate, spend), None)
+            if verdict is not None:
+                return verdict
+        return self.memory.check(name, rate, spend)
+
+    def _with_redis(self, call, fallback):
+        try:
+            return call()
+        except redis.RedisError as exc:
+            self._redis_failed_at = time.monotonic()
+            log.warning("rate limits counted in memory for %ss: Redis failed (%s)", REDIS_RETRY_SECONDS, exc)
+            return fallback
+
+    def _name(self, scope: str, key: str) -> str:
+        return f"{self.prefix}/{scope}/{key}"
 
 
 def client_address() -> str:
@@ -16,51 +198,36 @@ def client_address() -> str:
     return "ip:" + (request.remote_addr or "unknown")
 
 
-def configured(setting: str):
+def configured_rate(setting: str) -> Rate:
     """A limit read from the config on every request, so tests and operators can change it live."""
-    return lambda: current_app.config[setting]
+    return parse_rate(current_app.config[setting])
 
 
-def _has_no_budget() -> bool:
-    """Only API routes and sign-in carry limits: every other request skips the limiter's bookkeeping."""
-    from .auth.access import API, policy_for
-
-    return request.endpoint != SIGN_IN and policy_for(request.endpoint) != API
+def limiter() -> RateLimiter:
+    return current_app.extensions["rate_limiter"]
 
 
 def check_limits(config) -> None:
     """Refuse to start on a limit that does not parse: a typo must not silently turn a limit off."""
     for name in RATE_LIMITS:
         try:
-            parse_many(config[name])
+            parse_rate(config[name])
         except ValueError as exc:
             raise RuntimeError(f"{name}={config[name]!r} is not a rate limit like '5 per 15 minutes'") from exc
 
 
-def init_app(app: Flask) -> Limiter:
-    """Bind one limiter to `app`, then let the API and sign-in declare their limits on it.
+def init_app(app: Flask) -> RateLimiter:
+    """Give `app` its limiter, then let the API and sign-in declare their budgets on it.
 
     Call before the access check is registered: the API's budget must count refused requests too.
     """
     check_limits(app.config)
-    redis_url = app.config.get("REDIS_URL")
-    limiter = Limiter(
-        key_func=client_address,
-        storage_uri=redis_url or "memory://",
-        storage_options={"socket_connect_timeout": 2, "socket_timeout": 2} if redis_url else {},
-        strategy="moving-window",
-        headers_enabled=True,
-        swallow_errors=True,  # Redis down: serve unlimited rather than fail every request
-        in_memory_fallback_enabled=True,
-        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX") or KEY_PREFIX,
-    )
-    limiter.init_app(app)
-    limiter.request_filter(_has_no_budget)
-    app.extensions["rate_limiter"] = limiter
+    app.extensions["rate_limiter"] = RateLimiter(
+        app.config.get("REDIS_URL"), app.config.get("RATELIMIT_KEY_PREFIX") or KEY_PREFIX)
 
     from .api.ratelimit import limit_api
     from .auth.throttle import limit_sign_in
 
-    limit_api(app, limiter)
-    limit_sign_in(app, limiter)
-    return limiter
+    limit_api(app)
+    limit_sign_in(app)
+    return app.extensions["rate_limiter"]

@@ -1,4 +1,6 @@
 """Per-key rate limits: 429 in the error shape with Retry-After; other keys are not affected."""
+import time
+
 import pytest
 
 from webapp.api.ratelimit import rate_key
@@ -19,6 +21,15 @@ def test_key_over_its_budget_gets_429_with_retry_after(api, tight_limit):
     assert limited.get_json()["error"]["code"] == "too_many_requests"
     assert "Retry-After" in limited.get_json()["error"]["message"]
     assert 0 < int(limited.headers["Retry-After"]) <= 60
+
+
+def test_every_counted_answer_says_what_is_left_and_only_a_refusal_says_when_to_retry(api, tight_limit):
+    answers = [api.get("/api/me"), api.as_key("sk_" + "x" * 43).get("/api/me")]
+    assert [answer.status_code for answer in answers] == [200, 401]
+    for answer in answers:
+        assert answer.headers["X-RateLimit-Limit"] == "3"
+        assert time.time() + 58 < int(answer.headers["X-RateLimit-Reset"]) <= time.time() + 61
+        assert "Retry-After" not in answer.headers
 
 
 def test_budget_is_shared_across_routes(api, tight_limit):

@@ -1,11 +1,16 @@
-"""Per-key rate limiting of the API, declared on the app's one limiter (webapp/ratelimit.py)."""
+"""Per-key rate limiting of the API on the app's one limiter (webapp/ratelimit.py): one budget
+(API_RATE_LIMIT) per key, shared by every route a key unlocks; over it, 429 + Retry-After."""
 import hashlib
+import math
 
-from flask import request
-from flask_limiter import Limiter
+from flask import g, request
+from werkzeug.exceptions import TooManyRequests
 
 from ..auth.access import API, policy_for
-from ..ratelimit import client_address, configured
+from ..ratelimit import client_address, configured_rate, limiter
+
+SCOPE = "api"
+OVER_BUDGET = "Too many requests for this API key; wait for the time in Retry-After, then retry."
 
 
 def rate_key() -> str:
@@ -16,14 +21,25 @@ def rate_key() -> str:
     return client_address()
 
 
-def _not_key_authenticated() -> bool:
-    """The public docs are exempt: limits guard the routes an API key unlocks."""
-    return policy_for(request.endpoint) != API
+def spend_budget() -> None:
+    """before_request: count this call against its key (the public docs are exempt)."""
+    if policy_for(request.endpoint) != API:
+        return
+    verdict = g.rate_verdict = limiter().spend(SCOPE, rate_key(), configured_rate("API_RATE_LIMIT"))
+    if not verdict.allowed:
+        raise TooManyRequests(OVER_BUDGET, retry_after=max(1, math.ceil(verdict.retry_after)))
 
 
-def limit_api(app, limiter: Limiter) -> None:
-    """One budget (API_RATE_LIMIT) per key, shared by every API route; over it: 429 + Retry-After."""
-    limiter.shared_limit(
-        configured("API_RATE_LIMIT"), scope="api", key_func=rate_key, exempt_when=_not_key_authenticated,
-        error_message="Too many requests for this API key; wait for the time in Retry-After, then retry.",
-    )(app.blueprints["api"])
+def budget_headers(response):
+    """after_request: every answer to a counted call says what is left of the budget (GitHub's headers)."""
+    verdict = g.get("rate_verdict")
+    if verdict is not None:
+        response.headers["X-RateLimit-Limit"] = str(verdict.limit)
+        response.headers["X-RateLimit-Remaining"] = str(verdict.remaining)
+        response.headers["X-RateLimit-Reset"] = str(math.ceil(verdict.reset_at))
+    return response
+
+
+def limit_api(app) -> None:
+    app.before_request(spend_budget)
+    app.after_request(budget_headers)
