@@ -117,6 +117,28 @@ def test_display_id_collision_is_retried(agent, cti, monkeypatch):
     second = create(agent, cti)
     assert second.display_id == "V123456789"
     assert len(events(second)) == 1
+    # the skipped inserts recorded nothing: one event and one outbox row per ticket
+    created = sa.select(AuditEvent.id).filter_by(action="create")
+    assert len(db.session.scalars(created).all()) == 2
+    shipped = sa.select(sa.func.count()).select_from(OutboxEvent).where(OutboxEvent.audit_event_id.in_(created))
+    assert db.session.scalar(shipped) == 2
+
+
+@pytest.mark.postgres
+def test_a_new_ticket_its_event_and_its_outbox_row_are_one_statement(agent, cti):
+    """One round trip on PostgreSQL (a data-modifying CTE); SQLite writes them one after another."""
+    from .web.test_queries import recorded_queries
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no data-modifying CTEs")
+    with recorded_queries() as statements:
+        ticket = create(agent, cti)
+    writes = [text for text, _ in statements if "INSERT" in text]
+    assert len(writes) == 1
+    assert all(f"INSERT INTO {table}" in writes[0] for table in ("ticket", "audit_event", "outbox_event"))
+    [event] = events(ticket)
+    assert (event.action, event.actor_id, event.after["severity"]) == ("create", agent.id, 2)
+    assert event.created_at == ticket.created_at
 
 
 def test_get_ticket_by_display_id_or_id(agent, cti):

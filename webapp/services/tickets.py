@@ -138,20 +138,21 @@ def create_ticket(
 def _open_ticket(actor: User, fields: dict) -> Ticket:
     now = utcnow()
     category, type_, item, assignee = fields["category"], fields["type"], fields["item"], fields["assignee"]
-    ticket = _insert_with_unique_display_id({
+    values = {
         "title": fields["title"], "overview": fields["overview"], "severity": fields["severity"],
         "status": Status.OPEN.value, "category_id": category.id, "type_id": type_.id, "item_id": item.id,
         "assignee_id": assignee.id if assignee else None, "creator_id": actor.id,
         "dedup_key": fields["dedup_key"], "created_at": now, "updated_at": now, "resolved_at": None,
         "closed_at": None, "version": 1,
-    })
+    }
+    created = {
+        "title": values["title"], "severity": values["severity"], "status": Status.OPEN.value,
+        "cti": audit.route_ref(category, type_, item), "assignee": audit.user_ref(assignee),
+    }
+    ticket = _insert_with_unique_display_id(actor, values, created)
     for name, value in (("category", category), ("type", type_), ("item", item), ("assignee", assignee),
                         ("creator", actor)):
         set_committed_value(ticket, name, value)  # known already: no lazy load to answer with them
-    audit.record(actor, "create", ticket=ticket, at=now, after={
-        "title": ticket.title, "severity": ticket.severity, "status": Status.OPEN.value,
-        "cti": audit.cti_ref(ticket), "assignee": audit.user_ref(assignee),
-    })
     commit(keep_loaded=True)
     return ticket
 
@@ -190,8 +191,9 @@ def _recurrence_note(fields: dict) -> str:
     return note[:BODY_MAX]
 
 
-def _insert_with_unique_display_id(values: dict) -> Ticket:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: on a display-ID collision draw another and try again.
+def _insert_with_unique_display_id(actor: User, values: dict, created: dict) -> Ticket:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, with its `create` event (`created` its after
+    value): on a display-ID collision draw another and try again.
 
     A skipped insert leaves the transaction usable, so no savepoint (two more round trips) is needed;
     a row that was skipped although its display ID is free means the dedup key is taken. The row
@@ -200,7 +202,7 @@ def _insert_with_unique_display_id(values: dict) -> Ticket:
     statement = insert_or_skip(Ticket.__table__, ("display_id", *values), returning="id")
     for _ in range(DISPLAY_ID_ATTEMPTS):
         values["display_id"] = new_display_id()
-        ticket_id = db.session.execute(statement, values).scalar()
+        ticket_id = audit.record_insert(actor, "create", statement, values, after=created, at=values["created_at"])
         if ticket_id is not None:
             ticket = Ticket(id=ticket_id, **values)
             make_transient_to_detached(ticket)
