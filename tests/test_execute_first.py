@@ -1,0 +1,126 @@
+"""A create that is its transaction's only statement runs in autocommit on PostgreSQL: no BEGIN
+or COMMIT round trip, the same rows committed, and nothing changes where it must stay atomic."""
+import psycopg
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from webapp.extensions import db
+from webapp.models import AuditEvent, OutboxEvent, Ticket, User
+from webapp.services import tickets
+from webapp.services.base import transaction
+
+from .conftest import make_app, own_database
+from .factories import Factories
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def real_app(database_url, tmp_path_factory):
+    """Commits here are real: the suite's own app runs each test inside one rolled-back transaction."""
+    if sa.make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip("autocommit of a lone statement is a PostgreSQL matter")
+    with own_database(database_url, "first", tmp_path_factory.mktemp("first")) as url:
+        app = make_app(url)
+        try:
+            with app.app_context():
+                upgrade()
+            yield app
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def world(real_app):
+    with real_app.app_context():
+        make = Factories()
+        agent = make.user()
+        cti = make.cti(item=None)
+        ids = agent.id, tuple(entry.id for entry in cti)
+        db.session.remove()
+    return ids
+
+
+@pytest.fixture
+def commands(monkeypatch):
+    """The transaction commands psycopg sends (BEGIN, COMMIT, ROLLBACK), in order. Jobs after commit
+    (the outbox dispatch runs inline without Redis) are left out: they have transactions of their own."""
+    monkeypatch.setattr("webapp.services.base._run_after_commit", lambda: None)
+    sent = []
+    real = psycopg.Connection._exec_command
+
+    def spy(self, command, *args, **kwargs):
+        sent.append(command if isinstance(command, bytes) else str(command).encode())
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "_exec_command", spy)
+    return sent
+
+
+def caller(world):
+    """The agent, loaded in a transaction that is over: the next statement opens a new one."""
+    agent = db.session.get(User, world[0])
+    db.session.expunge(agent)
+    db.session.commit()
+    db.session.add(agent)
+    return agent
+
+
+def create(agent, world, title="Lone insert"):
+    """Open a ticket as the API does once the caller and the CTI chain are kept: nothing read first."""
+    category_id, type_id, item_id = world[1]
+    return tickets.create_ticket(agent, title=title, severity=3,
+                                 category_id=category_id, type_id=type_id, item_id=item_id)
+
+
+def committed(real_app, display_id) -> tuple[int, int]:
+    """(tickets, outbox rows of their events) with this display id, as another connection sees them."""
+    with real_app.app_context():
+        engine = db.engine
+    with engine.connect() as conn:
+        ticket_ids = conn.execute(sa.select(Ticket.id).filter_by(display_id=display_id)).scalars().all()
+        shipped = conn.execute(
+            sa.select(sa.func.count()).select_from(OutboxEvent).join(AuditEvent)
+            .where(AuditEvent.ticket_id.in_(ticket_ids or [0]), AuditEvent.action == "create")).scalar()
+    return len(ticket_ids), shipped
+
+
+def test_a_lone_create_sends_no_begin_or_commit_and_is_committed(real_app, world, commands):
+    with real_app.app_context():
+        create(caller(world), world, "Keeps the CTI chain")
+        agent = caller(world)
+        commands.clear()
+        ticket = create(agent, world)
+        sent = [command.split()[0] for command in commands]
+        raw = db.session.connection().connection.driver_connection
+        assert raw.autocommit is False  # back as it was before the pool sees it again
+        db.session.remove()
+    assert b"BEGIN" not in sent and b"COMMIT" not in sent, sent
+    assert committed(real_app, ticket.display_id) == (1, 1)
+
+
+def test_inside_a_transaction_the_create_stays_part_of_it(real_app, world, commands):
+    with real_app.app_context():
+        create(caller(world), world, "Keeps the CTI chain")
+        agent = caller(world)
+        commands.clear()
+        with pytest.raises(RuntimeError):
+            with transaction():
+                display_id = create(agent, world, "Rolled back with its transaction").display_id
+                raise RuntimeError("a later step failed")
+        db.session.remove()
+    assert b"BEGIN" in [command.split()[0] for command in commands]
+    assert committed(real_app, display_id) == (0, 0)
+
+
+def test_after_a_statement_in_the_same_transaction_the_create_is_not_autocommitted(real_app, world, commands):
+    with real_app.app_context():
+        agent_id, (category_id, type_id, item_id) = world
+        db.session.scalar(sa.select(Ticket.id).limit(1))  # the transaction is open now
+        commands.clear()
+        tickets.create_ticket(db.session.get(User, agent_id), title="Second", severity=3,
+                              category_id=category_id, type_id=type_id, item_id=item_id)
+        db.session.remove()
+    assert [command.split()[0] for command in commands] == [b"COMMIT"]
