@@ -64,6 +64,21 @@ def own_database(database_url: str, suffix: str, tmp_dir: Path):
         admin.dispose()
 
 
+@contextmanager
+def committing_app(database_url: str, suffix: str, tmp_dir: Path, **overrides):
+    """An app on a migrated database of its own, for tests whose commits must be real (the suite's
+    app runs each test inside one rolled-back transaction)."""
+    with own_database(database_url, suffix, tmp_dir) as url:
+        app = make_app(url, **overrides)
+        try:
+            with app.app_context():
+                upgrade()
+            yield app
+        finally:
+            with app.app_context():
+                db.engine.dispose()
+
+
 def make_app(database_url: str, **overrides):
     instance = Path(tempfile.mkdtemp(prefix="ticketing-instance-"))
     settings = {

@@ -2,12 +2,11 @@
 committed by it (PostgreSQL only: SQLite has no prepared-statement cache to keep)."""
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from webapp.extensions import db
 from webapp.models import Category
 
-from .conftest import CsrfClient, make_app, own_database
+from .conftest import CsrfClient, committing_app
 from .factories import PASSWORD, Factories
 
 pytestmark = pytest.mark.postgres
@@ -17,19 +16,12 @@ pytestmark = pytest.mark.postgres
 def real_app(database_url, tmp_path_factory):
     if sa.make_url(database_url).get_backend_name() != "postgresql":
         pytest.skip("prepared statements are a PostgreSQL matter")
-    with own_database(database_url, "reuse", tmp_path_factory.mktemp("reuse")) as url:
-        app = make_app(url)
-        try:
-            with app.app_context():
-                upgrade()
-                make = Factories()
-                agent = make.user("reuser")
-                make.ticket(actor=agent)
-                db.session.remove()
-            yield app
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+    with committing_app(database_url, "reuse", tmp_path_factory.mktemp("reuse")) as app:
+        with app.app_context():
+            make = Factories()
+            make.ticket(actor=make.user("reuser"))
+            db.session.remove()
+        yield app
 
 
 def test_repeated_page_views_run_prepared_statements(real_app):

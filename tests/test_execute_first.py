@@ -3,14 +3,13 @@ or COMMIT round trip, the same rows committed, and nothing changes where it must
 import psycopg
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, OutboxEvent, Ticket, User
 from webapp.services import tickets
 from webapp.services.base import transaction
 
-from .conftest import make_app, own_database
+from .conftest import committing_app
 from .factories import Factories
 
 pytestmark = pytest.mark.postgres
@@ -21,15 +20,8 @@ def real_app(database_url, tmp_path_factory):
     """Commits here are real: the suite's own app runs each test inside one rolled-back transaction."""
     if sa.make_url(database_url).get_backend_name() != "postgresql":
         pytest.skip("autocommit of a lone statement is a PostgreSQL matter")
-    with own_database(database_url, "first", tmp_path_factory.mktemp("first")) as url:
-        app = make_app(url)
-        try:
-            with app.app_context():
-                upgrade()
-            yield app
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+    with committing_app(database_url, "first", tmp_path_factory.mktemp("first")) as app:
+        yield app
 
 
 @pytest.fixture

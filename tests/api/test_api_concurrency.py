@@ -3,12 +3,11 @@ thread and transaction, against a database of this module's own (PostgreSQL, or 
 import threading
 
 import pytest
-from flask_migrate import upgrade
 
 from webapp.extensions import db
 from webapp.models import Comment, Role, Ticket
 
-from ..conftest import make_app, own_database
+from ..conftest import committing_app
 from ..factories import Factories
 
 THREADS = 6
@@ -17,21 +16,15 @@ THREADS = 6
 @pytest.fixture(scope="module")
 def committed(database_url, tmp_path_factory):
     """An app whose commits are real, with a service key and a CTI chain."""
-    with own_database(database_url, "race", tmp_path_factory.mktemp("race")) as url:
-        app = make_app(url, API_RATE_LIMIT="1000 per minute")
-        try:
-            with app.app_context():
-                upgrade()
-                make = Factories()
-                service = make.user("race-bot", role=Role.SERVICE)
-                category, cti_type, item = make.cti("Race", "Track", "Lane")
-                body = {"title": "Disk full", "severity": 2, "categoryId": str(category.id),
-                        "typeId": str(cti_type.id), "itemId": str(item.id)}
-                db.session.remove()  # hold no transaction (on SQLite: no lock) while the threads run
-            yield app, service.plain_api_key, body
-        finally:
-            with app.app_context():
-                db.engine.dispose()
+    with committing_app(database_url, "race", tmp_path_factory.mktemp("race"), API_RATE_LIMIT="1000 per minute") as app:
+        with app.app_context():
+            make = Factories()
+            service = make.user("race-bot", role=Role.SERVICE)
+            category, cti_type, item = make.cti("Race", "Track", "Lane")
+            body = {"title": "Disk full", "severity": 2, "categoryId": str(category.id),
+                    "typeId": str(cti_type.id), "itemId": str(item.id)}
+            db.session.remove()  # hold no transaction (on SQLite: no lock) while the threads run
+        yield app, service.plain_api_key, body
 
 
 def _simultaneously(app, key, body, headers=None):
