@@ -73,11 +73,10 @@ end
 if spend == 1 then
     redis.call('ZADD', KEYS[1], now, ARGV[4])
     redis.call('PEXPIRE', KEYS[1], window)
-    used = used + 1
+    return {1, limit - used - 1, 0, now + window}
 end
 local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-local reset = newest[2] and tonumber(newest[2]) + window or now
-return {1, limit - used, 0, reset}
+return {1, limit - used, 0, newest[2] and tonumber(newest[2]) + window or now}
 """
 
 

@@ -1,5 +1,5 @@
 """Ticket routes: create (idempotent, deduplicating), list with filters, read, and patch."""
-from flask import jsonify, url_for
+from flask import jsonify
 
 from ..auth.access import API, access, api_user
 from ..models import Ticket
@@ -26,10 +26,14 @@ PATCH_FIELDS = {
 }
 
 
-def ticket_response(ticket: Ticket, status: int = 200, **extra):
-    response = jsonify({**ticket_json(flat_ticket(ticket)), **extra})
+def ticket_response(ticket: Ticket, status: int = 200, *, located: bool = False, **extra):
+    """The ticket as JSON with its version as ETag; `located`: a new ticket's Location too."""
+    body = {**ticket_json(flat_ticket(ticket)), **extra}
+    response = jsonify(body)
     response.status_code = status
     response.headers["ETag"] = f'"{ticket.version}"'
+    if located:
+        response.headers["Location"] = body["apiUrl"]
     return response
 
 
@@ -43,9 +47,7 @@ def create_ticket():
     ticket, deduplicated = ticket_service.create_or_dedup(api_user(), **fields)
     if deduplicated:
         return ticket_response(ticket, 200, deduplicated=True)
-    response = ticket_response(ticket, 201, deduplicated=False)
-    response.headers["Location"] = url_for("api.get_ticket", ref=ticket.display_id, _external=True)
-    return response
+    return ticket_response(ticket, 201, located=True, deduplicated=False)
 
 
 @bp.get("/tickets")
