@@ -86,7 +86,7 @@ def keyset_page(query, order, after: tuple | None, limit: int) -> Page:
         bound = [literal(value, column.type) for column, value in zip(order, after, strict=True)]
         query = query.where(tuple_(*order) > tuple_(*bound))
     result = db.session.execute(query.limit(limit + 1))
-    rows = list(result.scalars().unique()) if len(query.column_descriptions) == 1 else result.all()
+    rows = list(result.scalars().unique()) if len(result.keys()) == 1 else result.all()  # entities, or rows
     if len(rows) <= limit:
         return Page(rows, None)
     last = rows[limit - 1]
