@@ -182,6 +182,16 @@ def runner(app):
 
 
 @pytest.fixture
+def clock(monkeypatch):
+    """services.recent's clock, moved on by hand: `clock[0] += seconds`."""
+    from webapp.services import recent
+
+    now = [1000.0]
+    monkeypatch.setattr(recent.time, "monotonic", lambda: now[0])
+    return now
+
+
+@pytest.fixture
 def redis_keyspace():
     """(TEST_REDIS_URL, a key prefix of this test's own); keys under the prefix are deleted after."""
     url = os.environ.get("TEST_REDIS_URL")

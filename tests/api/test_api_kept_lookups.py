@@ -8,7 +8,7 @@ from webapp.extensions import db
 from webapp.models import Item, User
 from webapp.services import recent
 from webapp.services.cti_admin import set_entry_active
-from webapp.services.users import API_KEY_FRESH_SECONDS, set_active
+from webapp.services.users import CALLER_FRESH_SECONDS, set_active
 
 from ..web.test_queries import recorded_queries
 
@@ -16,14 +16,6 @@ from ..web.test_queries import recorded_queries
 @pytest.fixture(autouse=True)
 def _nothing_kept(app):
     recent.forget_all(app)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """services.recent's clock, moved on by hand."""
-    now = [1000.0]
-    monkeypatch.setattr(recent.time, "monotonic", lambda: now[0])
-    return now
 
 
 def create_body(n8n_body) -> dict:
@@ -63,12 +55,12 @@ def test_deactivating_an_item_refuses_new_tickets_at_once(api, n8n_body, n8n_cti
 
 def test_another_process_revoking_a_key_takes_effect_within_a_second(api, keys, clock):
     """A write this process's session did not make (as another process's) is seen once the kept
-    caller is older than API_KEY_FRESH_SECONDS."""
+    caller is older than CALLER_FRESH_SECONDS."""
     assert api.get("/api/me").status_code == 200
     db.session.execute(sa.update(User).where(User.id == keys.service.id).values(active=False))
     db.session.expunge_all()  # the next request's session starts empty, as in production
     assert api.get("/api/me").status_code == 200  # kept: the second has not passed
-    clock[0] += API_KEY_FRESH_SECONDS + 0.01
+    clock[0] += CALLER_FRESH_SECONDS + 0.01
     assert api.get("/api/me").status_code == 401
 
 

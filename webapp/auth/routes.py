@@ -7,9 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 from ..models import Role, User
-from ..services.users import authenticate
+from ..services.users import authenticate, session_user
 from . import bp
 from .access import PUBLIC, STAFF, access
 from .throttle import forgive_account
@@ -24,7 +24,7 @@ class LoginForm(FlaskForm):
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Sessions belong to active people only: deactivation logs a user out on the next request."""
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = session_user(int(user_id)) if user_id.isdigit() else None
     if user is None or not user.active or user.role == Role.SERVICE:
         return None
     return user

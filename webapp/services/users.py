@@ -13,9 +13,9 @@ from .cti import _as_id
 from .errors import FieldErrors, NotFound, ValidationError
 from .recent import recent, recent_entities
 
-# A rotated key or deactivated account stops working at once in the process that made the change,
-# and within this long in the others (each keeps the callers it has just looked up).
-API_KEY_FRESH_SECONDS = 1.0
+# A rotated key, a deactivated account or a new role takes effect at once in the process that made
+# the change, and within this long in the others (each keeps the callers it has just looked up).
+CALLER_FRESH_SECONDS = 1.0
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN = 8
@@ -121,13 +121,24 @@ def user_for_api_key(key) -> User | None:
         return None
     key_hash = hash_api_key(key)
     found = recent_entities(f"api_key:{key_hash}", ("user",), lambda: _user_by_key_hash(key_hash),
-                            fresh=API_KEY_FRESH_SECONDS)
+                            fresh=CALLER_FRESH_SECONDS)
     user = found[0] if found else None
     return user if user is not None and user.active else None
 
 
 def _user_by_key_hash(key_hash: str) -> tuple[User] | None:
     user = db.session.scalar(_BY_KEY_HASH, {"key_hash": key_hash})
+    return (user,) if user is not None else None
+
+
+def session_user(user_id: int) -> User | None:
+    """The person a browser session belongs to, read at most every CALLER_FRESH_SECONDS per process."""
+    found = recent_entities(f"user:{user_id}", ("user",), lambda: _user_by_id(user_id), fresh=CALLER_FRESH_SECONDS)
+    return found[0] if found else None
+
+
+def _user_by_id(user_id: int) -> tuple[User] | None:
+    user = db.session.get(User, user_id)
     return (user,) if user is not None else None
 
 
