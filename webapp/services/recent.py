@@ -5,8 +5,9 @@ the page's time. Each process keeps what it read for FRESH_SECONDS; a commit in 
 that wrote one of the tables a list reads from drops it at once, so whoever makes a change sees
 it on their next page, and other processes see it within FRESH_SECONDS.
 
-`recent_entities` does the same for mapped rows every API call looks up (the caller behind a
-key, the CTI chain of a new ticket), handing each request its own copies in its own session.
+`recent_entities` does the same for mapped rows nearly every request looks up (the person behind
+a session or an API key, the CTI chain of a new ticket), handing each request its own copies in
+its own session.
 """
 import time
 
