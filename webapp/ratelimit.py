@@ -67,8 +67,8 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local used = redis.call('ZCARD', KEYS[1])
 if used >= limit then
     local freeing = redis.call('ZRANGE', KEYS[1], used - limit, used - limit, 'WITHSCORES')
-    local oldest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-    return {0, 0, tonumber(freeing[2]) + window - now, tonumber(oldest[2]) + window}
+    local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+    return {0, 0, tonumber(freeing[2]) + window - now, tonumber(newest[2]) + window}
 end
 if spend == 1 then
     redis.call('ZADD', KEYS[1], now, ARGV[4])
@@ -164,29 +164,30 @@ class RateLimiter:
         name = self._name(scope, key)
         self.memory.clear(name)
         if self.redis is not None:
-            self._with_redis(lambda: self.redis.clear(name), None)
+            self._with_redis(lambda: self.redis.clear(name))
 
     def reset(self) -> None:
         """Forget every count (tests start each case with full budgets)."""
         self.memory.reset()
         if self.redis is not None:
-            self._with_redis(lambda: self.redis.reset(self.prefix + "/"), None)
+            self._with_redis(lambda: self.redis.reset(self.prefix + "/"))
 
     def _check(self, scope: str, key: str, rate: Rate, spend: bool) -> Verdict:
         name = self._name(scope, key)
         if self.redis is not None and time.monotonic() - self._redis_failed_at > REDIS_RETRY_SECONDS:
-            verdict = self._with_redis(lambda: self.redis.check(name, rate, spend), None)
+            verdict = self._with_redis(lambda: self.redis.check(name, rate, spend))
             if verdict is not None:
                 return verdict
         return self.memory.check(name, rate, spend)
 
-    def _with_redis(self, call, fallback):
+    def _with_redis(self, call):
+        """`call()`, or None once Redis fails (then memory counts for REDIS_RETRY_SECONDS)."""
         try:
             return call()
         except redis.RedisError as exc:
             self._redis_failed_at = time.monotonic()
             log.warning("rate limits counted in memory for %ss: Redis failed (%s)", REDIS_RETRY_SECONDS, exc)
-            return fallback
+            return None
 
     def _name(self, scope: str, key: str) -> str:
         return f"{self.prefix}/{scope}/{key}"
