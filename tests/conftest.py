@@ -65,9 +65,12 @@ def own_database(database_url: str, suffix: str, tmp_dir: Path):
 
 
 @contextmanager
-def committing_app(database_url: str, suffix: str, tmp_dir: Path, **overrides):
+def committing_app(database_url: str, suffix: str, tmp_dir: Path, *, postgres_only: str | None = None,
+                   **overrides):
     """An app on a migrated database of its own, for tests whose commits must be real (the suite's
-    app runs each test inside one rolled-back transaction)."""
+    app runs each test inside one rolled-back transaction). `postgres_only`: skip on SQLite, saying why."""
+    if postgres_only and sa.make_url(database_url).get_backend_name() != "postgresql":
+        pytest.skip(postgres_only)
     with own_database(database_url, suffix, tmp_dir) as url:
         app = make_app(url, **overrides)
         try:

@@ -14,9 +14,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def real_app(database_url, tmp_path_factory):
-    if sa.make_url(database_url).get_backend_name() != "postgresql":
-        pytest.skip("prepared statements are a PostgreSQL matter")
-    with committing_app(database_url, "reuse", tmp_path_factory.mktemp("reuse")) as app:
+    with committing_app(database_url, "reuse", tmp_path_factory.mktemp("reuse"),
+                        postgres_only="prepared statements are a PostgreSQL matter") as app:
         with app.app_context():
             make = Factories()
             make.ticket(actor=make.user("reuser"))

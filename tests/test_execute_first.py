@@ -18,9 +18,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture(scope="module")
 def real_app(database_url, tmp_path_factory):
     """Commits here are real: the suite's own app runs each test inside one rolled-back transaction."""
-    if sa.make_url(database_url).get_backend_name() != "postgresql":
-        pytest.skip("autocommit of a lone statement is a PostgreSQL matter")
-    with committing_app(database_url, "first", tmp_path_factory.mktemp("first")) as app:
+    with committing_app(database_url, "first", tmp_path_factory.mktemp("first"),
+                        postgres_only="autocommit of a lone statement is a PostgreSQL matter") as app:
         yield app
 
 
