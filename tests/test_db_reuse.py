@@ -76,3 +76,22 @@ def test_a_request_whose_read_failed_still_ends_cleanly(real_app):
         # the view handled the error and answered; the transaction is aborted, not committed
     with real_app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Category)) >= 1
+
+
+def test_a_request_that_never_queried_checks_out_no_connection(real_app):
+    """E.g. an API call whose caller was kept: a transaction began, no statement ran."""
+    with real_app.app_context():
+        engine = db.engine
+    checkouts = []
+
+    def checked_out(*_args):
+        checkouts.append(1)
+
+    sa.event.listen(engine, "checkout", checked_out)
+    try:
+        with real_app.app_context():
+            db.session.begin()  # as a merge of a kept row does, without a connection
+            assert db.session().in_transaction()
+    finally:
+        sa.event.remove(engine, "checkout", checked_out)
+    assert checkouts == []

@@ -16,6 +16,7 @@ from .extensions import db
 
 log = logging.getLogger(__name__)
 _READS = ("SELECT", "SHOW")
+_CONNECTION = "db_reuse.connection"  # in the session's info: the connection its transaction holds
 
 
 def init_app(app) -> None:
@@ -24,6 +25,7 @@ def init_app(app) -> None:
         return
     event.listen(engine, "begin", _transaction_begins)
     event.listen(engine, "before_cursor_execute", _note_writes)
+    event.listen(db.session, "after_begin", _note_connection)
     app.teardown_appcontext(_commit_if_read_only)  # runs before Flask-SQLAlchemy's own teardown
 
 
@@ -36,12 +38,20 @@ def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) 
         conn.info["wrote"] = True
 
 
+def _note_connection(session, _transaction, connection) -> None:
+    session.info[_CONNECTION] = connection
+
+
 def _commit_if_read_only(exc) -> None:
+    """A request that never reached the database (a kept caller, a login page) holds no
+    connection: asking the session for one would check one out just to commit nothing."""
     session = db.session()
-    if exc is not None or not session.in_transaction() or session.new or session.dirty or session.deleted:
+    connection = session.info.pop(_CONNECTION, None)
+    if (exc is not None or connection is None or connection.closed or not session.in_transaction()
+            or session.new or session.dirty or session.deleted):
         return
     try:
-        if not session.connection().info.get("wrote", True):
+        if not connection.info.get("wrote", True):
             session.commit()
     except Exception:  # e.g. a failed statement the view handled: the usual teardown rolls back
         log.debug("read-only commit skipped", exc_info=True)
