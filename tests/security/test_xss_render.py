@@ -28,3 +28,18 @@ def test_escaped_text_holds_no_markup(app):
         for payload in CORPUS:
             html = render_template_string("<p title='{{ v }}'>{{ v }}</p>", v=payload)
             assert injections(html) == [], payload
+
+
+def test_queue_rows_escape_every_value_from_data(app):
+    """The dashboard's rows are built in Python (webapp.badges), not by Jinja's autoescape."""
+    from datetime import datetime, timezone
+
+    from webapp.badges import queue_rows
+    from webapp.services.queue import Person, QueueRow
+
+    moment = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with app.test_request_context():
+        for payload in CORPUS:
+            row = QueueRow(1, "V000000001", payload, 3, "OPEN", moment, payload, f"{payload} ", payload,
+                           assignee=Person("someone", payload))
+            assert injections(queue_rows([row])) == [], payload
