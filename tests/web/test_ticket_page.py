@@ -9,6 +9,7 @@ from webapp.services import comments
 from webapp.services.tickets import change_severity, change_status, edit_overview, reroute
 
 from .conftest import BOOSTED, PARTIAL, RESTORE, is_full_page, varies_on_htmx
+from .test_queries import recorded_queries
 
 TABS = {"overview": "", "comments": "/comments", "audit": "/audit"}
 
@@ -236,3 +237,15 @@ def test_service_account_cannot_open_ticket_pages(client, make):
     ticket = make.ticket()
     response = client.get(f"/tickets/{ticket.display_id}", headers={"X-Api-Key": robot.plain_api_key})
     assert response.status_code == 302
+
+
+def test_the_overview_counts_both_tabs_in_one_statement(client, agent, make):
+    ticket = make.ticket()
+    comments.add_comment(agent, ticket, "one")
+    gone = comments.add_comment(agent, ticket, "two")
+    comments.delete_comment(agent, gone)
+    with recorded_queries() as statements:
+        html = client.get(f"/tickets/{ticket.display_id}").get_data(as_text=True)
+    assert '<span id="comment-count" class="count" >1</span>' in html
+    assert '<span id="audit-count" class="count" >4</span>' in html  # create, two comments, a deletion
+    assert len([sql for sql, _ in statements if "count(" in sql.lower()]) == 1

@@ -112,11 +112,6 @@ def ticket_history(ticket: Ticket) -> list[AuditEvent]:
     return list(db.session.scalars(query))
 
 
-def event_count(ticket: Ticket) -> int:
-    query = db.select(db.func.count()).select_from(AuditEvent).filter_by(ticket_id=ticket.id)
-    return db.session.scalar(query)
-
-
 def user_ref(user: User | None) -> dict | None:
     """How a user appears in before/after values: stable id plus the name at the time."""
     return {"id": user.id, "name": user.display_name} if user else None

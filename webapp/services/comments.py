@@ -1,8 +1,11 @@
 """Comment actions; a deleted comment keeps its body in the audit trail."""
+from functools import cache
+
+import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
-from ..models import Comment, Ticket, User
+from ..models import AuditEvent, Comment, Ticket, User
 from ..timeutil import utcnow
 from . import audit
 from .base import commit
@@ -84,6 +87,17 @@ def visible_comments(ticket: Ticket) -> list[Comment]:
     return list(db.session.scalars(visible_comments_query(ticket)))
 
 
-def comment_count(ticket: Ticket) -> int:
-    query = db.select(db.func.count()).select_from(Comment).filter_by(ticket_id=ticket.id, deleted_at=None)
-    return db.session.scalar(query)
+def tab_counts(ticket: Ticket) -> tuple[int, int]:
+    """The ticket page's two tab counts, its comments shown and its audit events, in one round trip."""
+    comment_total, event_total = db.session.execute(_tab_counts(), {"ticket_id": ticket.id}).one()
+    return comment_total, event_total
+
+
+@cache
+def _tab_counts() -> sa.Select:
+    """Built once: a statement object keeps its cache key, so each page only binds the id."""
+    ticket_id = sa.bindparam("ticket_id", type_=sa.Integer)
+    shown = sa.select(sa.func.count()).select_from(Comment).where(
+        Comment.ticket_id == ticket_id, Comment.deleted_at.is_(None))
+    events = sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.ticket_id == ticket_id)
+    return sa.select(shown.scalar_subquery(), events.scalar_subquery())

@@ -43,7 +43,7 @@ class TicketView:
     def comment_count(self) -> int:
         if "comments" in self.__dict__:  # already listed: no need to ask again
             return len(self.comments)
-        return comments.comment_count(self.ticket)
+        return self._tab_counts[0]
 
     @cached_property
     def events(self):
@@ -53,7 +53,11 @@ class TicketView:
     def event_count(self) -> int:
         if "events" in self.__dict__:
             return len(self.events)
-        return audit.event_count(self.ticket)
+        return self._tab_counts[1]
+
+    @cached_property
+    def _tab_counts(self) -> tuple[int, int]:
+        return comments.tab_counts(self.ticket)
 
     @cached_property
     def users(self):
