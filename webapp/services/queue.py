@@ -1,8 +1,9 @@
 """The ticket queue behind the dashboard: URL filters, keyset pages in index order, no table counts."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
-from sqlalchemy import tuple_
+from sqlalchemy import bindparam, tuple_
 
 from ..extensions import db
 from ..models import Category, CtiType, Face, Item, Status, Ticket, User
@@ -129,20 +130,19 @@ def list_tickets(filters: QueueFilter, viewer: User, *, after=None, before=None,
     limit = limit or PAGE_SIZE
     after_key = decode_cursor(after)
     before_key = None if after_key else decode_cursor(before)
-    key = tuple_(Ticket.severity, Ticket.created_at, Ticket.id)
-    query = _filtered(filters, viewer).limit(limit + 1)
+    shape, params = _filter_shape(filters, viewer)
+    params["limit"] = limit + 1
     if before_key:
-        query = query.where(key < before_key).order_by(
-            Ticket.severity.desc(), Ticket.created_at.desc(), Ticket.id.desc())
-        rows = [_row(values) for values in db.session.execute(query)]
+        params.update(zip(_KEY_PARAMS, before_key))
+        rows = [_row(values) for values in db.session.execute(_page_statement(shape, "before"), params)]
         if not rows:
             return list_tickets(filters, viewer, limit=limit)
         has_prev, rows, has_next = len(rows) > limit, rows[:limit][::-1], True
     else:
         if after_key:
-            query = query.where(key > after_key)
+            params.update(zip(_KEY_PARAMS, after_key))
         rows = [_row(values) for values in db.session.execute(
-            query.order_by(Ticket.severity, Ticket.created_at, Ticket.id))]
+            _page_statement(shape, "after" if after_key else "first"), params)]
         has_prev, has_next, rows = after_key is not None, len(rows) > limit, rows[:limit]
     return QueuePage(
         tickets=rows,
@@ -152,24 +152,52 @@ def list_tickets(filters: QueueFilter, viewer: User, *, after=None, before=None,
     )
 
 
-def _filtered(filters: QueueFilter, viewer: User):
-    """The WHERE clauses, shaped so each combination has a matching (partial) index."""
-    query = with_names(*_ROW_COLUMNS)
-    if filters.status == ACTIVE:
-        query = query.where(ACTIVE_SQL)  # literal, so the partial indexes apply
-    elif filters.status != ALL:
-        query = query.where(Ticket.status == filters.status)
+def _filter_shape(filters: QueueFilter, viewer: User) -> tuple[tuple, dict]:
+    """Which WHERE clauses the filters need (the statement's shape) and the values they bind."""
+    params = {}
+    status = filters.status if filters.status in (ACTIVE, ALL) else "one"
+    if status == "one":
+        params["status"] = filters.status
     if filters.severity:
-        query = query.where(Ticket.severity == filters.severity)
+        params["severity"] = filters.severity
     if filters.queue:
-        query = query.where(Ticket.category_id == filters.queue)
-    if filters.assignee == ME:
-        query = query.where(Ticket.assignee_id == viewer.id)
-    elif filters.assignee == UNASSIGNED:
+        params["queue"] = filters.queue
+    assignee = filters.assignee if filters.assignee in ("", UNASSIGNED) else "one"
+    if assignee == "one":
+        params["assignee"] = viewer.id if filters.assignee == ME else int(filters.assignee)
+    return (status, "severity" in params, "queue" in params, assignee), params
+
+
+_KEY = (Ticket.severity, Ticket.created_at, Ticket.id)
+_KEY_PARAMS = ("key_severity", "key_created_at", "key_id")
+
+
+@lru_cache(maxsize=256)
+def _page_statement(shape: tuple, direction: str):
+    """A page's SELECT for one combination of filters, built once and then only bound: building
+    it and computing its cache key cost more than the database took to answer it."""
+    status, severity, queue, assignee = shape
+    query = with_names(*_ROW_COLUMNS)
+    if status == ACTIVE:
+        query = query.where(ACTIVE_SQL)  # literal, so the partial indexes apply
+    elif status == "one":
+        query = query.where(Ticket.status == bindparam("status"))
+    if severity:
+        query = query.where(Ticket.severity == bindparam("severity"))
+    if queue:
+        query = query.where(Ticket.category_id == bindparam("queue"))
+    if assignee == UNASSIGNED:
         query = query.where(Ticket.assignee_id.is_(None))
-    elif filters.assignee:
-        query = query.where(Ticket.assignee_id == int(filters.assignee))
-    return query
+    elif assignee == "one":
+        query = query.where(Ticket.assignee_id == bindparam("assignee"))
+    key = tuple_(*_KEY)
+    bound = tuple_(*(bindparam(name, type_=column.type) for name, column in zip(_KEY_PARAMS, _KEY)))
+    if direction == "before":
+        query = query.where(key < bound).order_by(*(column.desc() for column in _KEY))
+    else:
+        query = query.where(key > bound) if direction == "after" else query
+        query = query.order_by(*_KEY)
+    return query.limit(bindparam("limit"))
 
 
 def queue_categories() -> list:
