@@ -33,9 +33,10 @@ def decode_cursor(list_name: str, order) -> tuple | None:
         raise ValidationError({"cursor": "Unknown cursor; follow the `next` URL of the previous page."}) from None
 
 
-def page_response(list_name: str, query, order, serialize):
-    """One page of `query` as JSON, with a `next` URL that keeps this request's filters."""
-    page = keyset_page(query, order, decode_cursor(list_name, order), query_limit())
+def page_response(list_name: str, query, order, serialize, params: dict | None = None):
+    """One page of `query` as JSON, with a `next` URL that keeps this request's filters
+    (`params`: the values a reused `query` binds, as services.listing.keyset_page takes them)."""
+    page = keyset_page(query, order, decode_cursor(list_name, order), query_limit(), params)
     next_url = None
     if page.next_after is not None:
         args = request.args.to_dict(flat=False)

@@ -54,8 +54,8 @@ def create_ticket():
 @access(API)
 def list_tickets():
     """Tickets in queue order (SEV 1 first, then oldest), filtered, a page at a time."""
-    query = ticket_list_query(**_list_filters())
-    return page_response("tickets", query, QUEUE_ORDER, ticket_json)
+    query, params = ticket_list_query(**_list_filters())
+    return page_response("tickets", query, QUEUE_ORDER, ticket_json, params)
 
 
 def _list_filters() -> dict:

@@ -1,9 +1,9 @@
 """Read side of lists: the ticket queue's filters and order, and keyset pages over any list."""
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 
-from sqlalchemy import literal, tuple_
+from sqlalchemy import Select, bindparam, literal, tuple_
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -49,23 +49,35 @@ def _ticket_rows():
 def ticket_list_query(
     *, statuses=(), severities=(), category_id: int | None = None, assignee_id=None,
     updated_since: datetime | None = None, dedup_key: str | None = None,
-):
-    """Tickets (as TICKET_ROW rows) matching every given filter (assignee_id=UNASSIGNED: nobody's), in queue order."""
+) -> tuple[Select, dict]:
+    """Tickets (as TICKET_ROW rows) matching every given filter (assignee_id=UNASSIGNED: nobody's),
+    in queue order: one statement per combination of filters, built once, and the values it binds."""
+    params = {"statuses": list(statuses), "severities": list(severities), "category_id": category_id,
+              "assignee_id": assignee_id, "updated_since": updated_since, "dedup_key": dedup_key}
+    params = {name: value for name, value in params.items() if value not in (None, [])}
+    unassigned = params.get("assignee_id") == UNASSIGNED
+    if unassigned:
+        del params["assignee_id"]
+    return _ticket_list_statement(frozenset(params), unassigned), params
+
+
+@lru_cache(maxsize=256)
+def _ticket_list_statement(filters: frozenset, unassigned: bool) -> Select:
     query = _ticket_rows()
-    if statuses:
-        query = query.where(Ticket.status.in_(list(statuses)))
-    if severities:
-        query = query.where(Ticket.severity.in_(list(severities)))
-    if category_id is not None:
-        query = query.where(Ticket.category_id == category_id)
-    if assignee_id == UNASSIGNED:
+    if "statuses" in filters:
+        query = query.where(Ticket.status.in_(bindparam("statuses", expanding=True)))
+    if "severities" in filters:
+        query = query.where(Ticket.severity.in_(bindparam("severities", expanding=True)))
+    if "category_id" in filters:
+        query = query.where(Ticket.category_id == bindparam("category_id"))
+    if unassigned:
         query = query.where(Ticket.assignee_id.is_(None))
-    elif assignee_id is not None:
-        query = query.where(Ticket.assignee_id == assignee_id)
-    if updated_since is not None:
-        query = query.where(Ticket.updated_at >= updated_since)
-    if dedup_key is not None:
-        query = query.where(Ticket.dedup_key == dedup_key)
+    elif "assignee_id" in filters:
+        query = query.where(Ticket.assignee_id == bindparam("assignee_id"))
+    if "updated_since" in filters:
+        query = query.where(Ticket.updated_at >= bindparam("updated_since", type_=Ticket.updated_at.type))
+    if "dedup_key" in filters:
+        query = query.where(Ticket.dedup_key == bindparam("dedup_key"))
     return query.order_by(*QUEUE_ORDER)
 
 
@@ -75,19 +87,41 @@ class Page:
     next_after: tuple | None  # the last item's sort key when more items follow, else None
 
 
-def keyset_page(query, order, after: tuple | None, limit: int) -> Page:
+def keyset_page(query, order, after: tuple | None, limit: int, params: dict | None = None) -> Page:
     """One page of `query` in `order`, starting strictly after the sort key `after`.
 
     Keyset (not offset) paging: rows inserted or removed elsewhere in the order while a client
-    pages never shift the rows it has yet to see, so none is skipped or repeated.
+    pages never shift the rows it has yet to see, so none is skipped or repeated. With `params`,
+    `query` is a statement built once for reuse (its values bound at execution), and so is the page's.
     """
-    query = query.order_by(None).order_by(*order)
-    if after is not None:
-        bound = [literal(value, column.type) for column, value in zip(order, after, strict=True)]
-        query = query.where(tuple_(*order) > tuple_(*bound))
-    result = db.session.execute(query.limit(limit + 1))
+    if params is None:
+        query = query.order_by(None).order_by(*order)
+        if after is not None:
+            bound = [literal(value, column.type) for column, value in zip(order, after, strict=True)]
+            query = query.where(tuple_(*order) > tuple_(*bound))
+        result = db.session.execute(query.limit(limit + 1))
+    else:
+        params = {**params, _LIMIT: limit + 1, **dict(zip(_after_names(len(order)), after or ()))}
+        result = db.session.execute(_reused_page(query, tuple(order), after is not None), params)
     rows = list(result.scalars().unique()) if len(result.keys()) == 1 else result.all()  # entities, or rows
     if len(rows) <= limit:
         return Page(rows, None)
     last = rows[limit - 1]
     return Page(rows[:limit], tuple(getattr(last, column.key) for column in order))
+
+
+_LIMIT = "keyset_limit"
+
+
+def _after_names(count: int) -> list[str]:
+    return [f"keyset_after_{n}" for n in range(count)]
+
+
+@lru_cache(maxsize=256)
+def _reused_page(query: Select, order: tuple, has_after: bool) -> Select:
+    """The page statement for a reused `query`, built once too, so its cache key is computed once."""
+    query = query.order_by(None).order_by(*order)
+    if has_after:
+        bound = [bindparam(name, type_=column.type) for name, column in zip(_after_names(len(order)), order)]
+        query = query.where(tuple_(*order) > tuple_(*bound))
+    return query.limit(bindparam(_LIMIT))
