@@ -1,6 +1,7 @@
 """Operator commands: `flask seed`, `flask create-user`, `flask rotate-api-key`, `flask sweep`."""
 import secrets
 from datetime import datetime, timezone
+from itertools import islice
 
 import click
 from flask import current_app
@@ -138,10 +139,15 @@ def sweep_command(dry_run, as_of, workers):
     click.echo(f"Tickets resolved on or before {exact_time(cutoff)} ({days} days before "
                f"{exact_time(as_of or utcnow())}):")
     verb = "would close" if dry_run else "closed"
-    batches = [sweep_service.due_tickets(as_of)] if dry_run else sweep_service.close_due(as_of, workers=workers)
+    if dry_run:
+        due = sweep_service.due_tickets(as_of)
+        batches = iter(lambda: list(islice(due, sweep_service.BATCH_SIZE)), [])
+    else:
+        batches = sweep_service.close_due(as_of, workers=workers)
     count = 0
-    for batch in batches:
-        for ticket in batch:
-            count += 1
-            click.echo(f"  {verb} {ticket.display_id}  resolved {exact_time(ticket.resolved_at)}  {ticket.title}")
+    for batch in batches:  # one write per batch: a write per ticket was a fifth of a big sweep's time
+        count += len(batch)
+        click.echo("\n".join(
+            f"  {verb} {ticket.display_id}  resolved {exact_time(ticket.resolved_at)}  {ticket.title}"
+            for ticket in batch), nl=bool(batch))
     click.echo(f"{'Would close' if dry_run else 'Closed'} {count} ticket{'' if count == 1 else 's'}.")

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..models import AuditEvent, OutboxEvent, Status, Ticket
 from ..timeutil import UTCDateTime, utcnow
 from .audit import DISPATCH_JOB
-from .base import after_commit, among, commit, locked_batch
+from .base import after_commit, among, commit, in_ids, locked_batch
 
 ACTION = "auto_close"
 BATCH_SIZE = 500
@@ -130,7 +130,7 @@ def _close_batch(cut: datetime, batch_size: int) -> list[SweptTicket]:
     db.session.execute(
         sa.insert(OutboxEvent.__table__).from_select(
             ["audit_event_id", "created_at"],
-            sa.select(AuditEvent.id, sa.literal(now, UTCDateTime())).where(AuditEvent.id.in_(audit_ids)),
+            sa.select(AuditEvent.id, sa.literal(now, UTCDateTime())).where(in_ids(AuditEvent.id, audit_ids)),
         )
     )
     after_commit(DISPATCH_JOB)
@@ -147,7 +147,7 @@ def _insert_audit_rows(ticket_ids: list[int], now: datetime) -> list[int]:
         sa.literal(Status.RESOLVED.value, sa.JSON()),
         sa.literal(Status.CLOSED.value, sa.JSON()),
         sa.literal(now, UTCDateTime()),
-    ).where(Ticket.id.in_(ticket_ids)).order_by(Ticket.id)
+    ).where(in_ids(Ticket.id, ticket_ids)).order_by(Ticket.id)
     insert = sa.insert(AuditEvent.__table__).from_select(
         ["ticket_id", "actor_id", "action", "before", "after", "created_at"], values
     ).returning(AuditEvent.__table__.c.id)
