@@ -92,7 +92,8 @@ def keyset_page(query, order, after: tuple | None, limit: int, params: dict | No
 
     Keyset (not offset) paging: rows inserted or removed elsewhere in the order while a client
     pages never shift the rows it has yet to see, so none is skipped or repeated. With `params`,
-    `query` is a statement built once for reuse (its values bound at execution), and so is the page's.
+    `query` is a statement of plain columns built once for reuse (its values bound at execution),
+    and so is the page's; it runs on the session's connection, as a read with nothing to flush.
     """
     if params is None:
         query = query.order_by(None).order_by(*order)
@@ -102,7 +103,8 @@ def keyset_page(query, order, after: tuple | None, limit: int, params: dict | No
         result = db.session.execute(query.limit(limit + 1))
     else:
         params = {**params, _LIMIT: limit + 1, **dict(zip(_after_names(len(order)), after or ()))}
-        result = db.session.execute(_reused_page(query, tuple(order), after is not None), params)
+        # Plain columns, read straight off the connection: no entities to load, nothing to flush.
+        result = db.session.connection().execute(_reused_page(query, tuple(order), after is not None), params)
     rows = list(result.scalars().unique()) if len(result.keys()) == 1 else result.all()  # entities, or rows
     if len(rows) <= limit:
         return Page(rows, None)
