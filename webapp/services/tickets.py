@@ -1,7 +1,6 @@
 """Ticket actions: one function each, validated, audited in the same transaction."""
 import secrets
 from datetime import datetime, timedelta
-from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -41,7 +40,7 @@ def get_ticket(ref) -> Ticket:
     """Load a ticket by display ID (V#########) or internal id, or raise NotFound."""
     ticket = None
     if isinstance(ref, str) and len(ref) == 10 and ref[:1] in "Vv" and ref[1:].isdigit():
-        ticket = db.session.scalar(_by_display_id(), {"display_id": ref.upper()})
+        ticket = db.session.scalar(_BY_DISPLAY_ID, {"display_id": ref.upper()})
     elif (ident := _as_id(ref)) is not None:
         ticket = db.session.get(Ticket, ident)
     if ticket is None:
@@ -49,10 +48,8 @@ def get_ticket(ref) -> Ticket:
     return ticket
 
 
-@cache
-def _by_display_id():
-    """Built once: a statement object keeps its cache key, so each lookup only binds the id."""
-    return db.select(Ticket).where(Ticket.display_id == sa.bindparam("display_id", type_=sa.String))
+# Built once: a statement object keeps its cache key, so each lookup only binds the id.
+_BY_DISPLAY_ID = db.select(Ticket).where(Ticket.display_id == sa.bindparam("display_id", type_=sa.String))
 
 
 def clean_title(value) -> str:
