@@ -149,5 +149,5 @@ def sweep_command(dry_run, as_of, workers):
         count += len(batch)
         click.echo("\n".join(
             f"  {verb} {ticket.display_id}  resolved {exact_time(ticket.resolved_at)}  {ticket.title}"
-            for ticket in batch), nl=bool(batch))
+            for ticket in batch))
     click.echo(f"{'Would close' if dry_run else 'Closed'} {count} ticket{'' if count == 1 else 's'}.")
