@@ -1,6 +1,5 @@
 """JSON shapes of API resources: camelCase keys, ids as strings, times as ISO 8601 UTC."""
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 from flask import g, request, url_for
 
@@ -55,21 +54,22 @@ def _person(ident_value, username, display_name) -> dict | None:
     return {"id": ident(ident_value), "username": username, "displayName": display_name}
 
 
-def flat_ticket(ticket) -> SimpleNamespace:
-    """An ORM ticket in the flat shape of services.listing.TICKET_ROW, which ticket_json reads."""
+def flat_ticket(ticket) -> dict:
+    """An ORM ticket as the values of a services.listing.TICKET_ROW row, which ticket_json reads."""
     assignee, creator = ticket.assignee, ticket.creator
-    return SimpleNamespace(
+    return {
         **{name: getattr(ticket, name) for name in TICKET_FIELDS},
-        category_name=ticket.category.name, type_name=ticket.type.name, item_name=ticket.item.name,
-        assignee_username=assignee and assignee.username, assignee_display_name=assignee and assignee.display_name,
-        creator_username=creator.username, creator_display_name=creator.display_name,
-    )
+        "category_name": ticket.category.name, "type_name": ticket.type.name, "item_name": ticket.item.name,
+        "assignee_username": assignee and assignee.username,
+        "assignee_display_name": assignee and assignee.display_name,
+        "creator_username": creator.username, "creator_display_name": creator.display_name,
+    }
 
 
 def ticket_json(row) -> dict:
-    """A ticket from a TICKET_ROW row (lists) or flat_ticket (single tickets)."""
+    """A ticket from a TICKET_ROW row (lists) or flat_ticket's values (single tickets)."""
     web_root, api_root = _ticket_roots()
-    t = row._asdict() if hasattr(row, "_asdict") else vars(row)  # a Row's attributes cost 0.25 µs each
+    t = row if isinstance(row, dict) else row._asdict()  # a Row's attributes cost 0.25 µs each
     display_id, category_id, type_id, item_id = t["display_id"], t["category_id"], t["type_id"], t["item_id"]
     return {
         "id": ident(t["id"]),
