@@ -36,7 +36,8 @@ def build_app(state: dict, redis_url: str):
         os.environ.pop("REDIS_URL")
     from webapp import create_app
 
-    return create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+    # Plain http like the wrk runner: with https the test client would need a Referer for CSRF.
+    return create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False, "PREFERRED_URL_SCHEME": "http"})
 
 
 def sign_in(client, state: dict) -> str:

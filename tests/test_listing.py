@@ -1,4 +1,10 @@
 """Lists build one statement per combination of filters and bind the values at each request."""
+import re
+
+from sqlalchemy import event
+
+from webapp.extensions import db
+from webapp.models import Ticket
 from webapp.services.listing import QUEUE_ORDER, UNASSIGNED, keyset_page, ticket_list_query
 from webapp.services.queue import QueueFilter, list_tickets
 from webapp.services.tickets import change_status
@@ -37,3 +43,22 @@ def test_the_queue_binds_each_viewers_own_id(make):
     for viewer, expected in ((one, mine), (two, theirs)):
         page = list_tickets(QueueFilter(assignee="me"), viewer)
         assert [row.display_id for row in page.tickets] == [expected.display_id]
+
+
+def test_page_statements_carry_their_limit_as_a_number(make):
+    """A LIMIT sent as a parameter made PostgreSQL plan the joins afresh on every execution."""
+    agent = make.user()
+    make.ticket(assignee=agent)
+    texts = []
+    listener = lambda _conn, _cursor, statement, *_: texts.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        query, values = ticket_list_query()
+        keyset_page(query, QUEUE_ORDER, None, 25, values)
+        keyset_page(db.select(Ticket), QUEUE_ORDER, None, 7)
+        list_tickets(QueueFilter(assignee="me"), agent)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    limits = [re.search(r"\bLIMIT\s+(\S+)", text) for text in texts if " LIMIT " in text.replace("\n", " ")]
+    assert len(limits) == 3 and all(limit is not None for limit in limits)
+    assert [limit[1] for limit in limits[:2]] == ["26", "8"] and limits[2][1].isdigit()

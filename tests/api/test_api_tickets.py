@@ -193,3 +193,19 @@ def test_create_answers_from_what_it_wrote_without_reading_the_ticket_back(api, 
     assert not [s for s in statements[inserted:] if s.startswith("SELECT") and "FROM ticket" in s], statements
     ticket = db.session.scalar(sa.select(Ticket).filter_by(display_id=response.get_json()["displayId"]))
     assert response.get_json()["version"] == ticket.version and response.get_json()["title"] == ticket.title
+
+
+def test_links_follow_the_host_and_prefix_each_request_came_by(api, n8n_body):
+    """The roots of `url` and `apiUrl` are kept per host, never one host's for another's callers."""
+    cases = (("http://tickets.example", None), ("https://other.example:8443", None),
+             ("http://tickets.example/desk", None), ("http://tickets.example", None),
+             ("http://localhost", "proxied.example"), ("http://localhost", None))
+    for base, host in cases:
+        headers = {"X-Api-Key": api.key, **({"Host": host} if host else {})}
+        response = api.client.open("/api/tickets", base_url=base, method="POST", json=n8n_body,
+                                   headers=headers, csrf=False)
+        body = response.get_json()
+        assert response.status_code == 201, body
+        base = f"http://{host}" if host else base
+        assert body["url"] == f"{base}/tickets/{body['displayId']}"
+        assert body["apiUrl"] == response.headers["Location"] == f"{base}/api/tickets/{body['displayId']}"

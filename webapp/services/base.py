@@ -115,6 +115,20 @@ def _run_after_commit() -> None:
         enqueue(func_path, *args)
 
 
+def row_limit(value: int | str):
+    """A LIMIT written into the SQL text, not sent as a parameter. `value`: a number, or the name of
+    a parameter bound at execution (for statements built once and reused).
+
+    PostgreSQL keeps one plan for a prepared statement only if that plan suits every value it may
+    be given; with the LIMIT unknown, reading an index in order for "the first 26 rows" no longer
+    looks cheap, so it planned our joins afresh on every execution: 2.2 ms of its CPU per API list
+    page instead of 0.2 (pgbench, 10k tickets). Each distinct limit is its own prepared statement.
+    """
+    if isinstance(value, str):
+        return sa.bindparam(value, type_=sa.Integer, literal_execute=True)
+    return sa.literal(value, sa.Integer, literal_execute=True)
+
+
 def locked_batch(query: sa.Select, size: int) -> sa.CTE:
     """The next `size` rows of `query` that no other transaction holds, locked for this one.
 
@@ -122,7 +136,7 @@ def locked_batch(query: sa.Select, size: int) -> sa.CTE:
     re-run by the planner); SKIP LOCKED lets concurrent jobs take disjoint batches. SQLite has
     no row locks: its single writer serialises these transactions instead.
     """
-    picked = query.limit(size).with_for_update(skip_locked=True).cte("picked")
+    picked = query.limit(row_limit(size)).with_for_update(skip_locked=True).cte("picked")
     return picked.prefix_with("MATERIALIZED", dialect="postgresql")
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, OutboxEvent, Webhook, WebhookDelivery
 from ..timeutil import utcnow
-from .base import after_commit, among, commit, locked_batch
+from .base import after_commit, among, commit, locked_batch, row_limit
 
 DISPATCH_BATCH = 200
 REQUEUE_LIMIT = 500
@@ -94,7 +94,7 @@ def due_delivery_ids(now: datetime | None = None, limit: int = REQUEUE_LIMIT) ->
             Webhook.active == sa.true(),
         )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
+        .limit(row_limit(limit))
     )
     return list(db.session.scalars(query))
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Category, CtiType, Item, Ticket, User
+from .base import row_limit
 
 # SEV 1 first, then oldest first; the id breaks ties so every ticket has one place in the order.
 QUEUE_ORDER = (Ticket.severity, Ticket.created_at, Ticket.id)
@@ -100,7 +101,7 @@ def keyset_page(query, order, after: tuple | None, limit: int, params: dict | No
         if after is not None:
             bound = [literal(value, column.type) for column, value in zip(order, after, strict=True)]
             query = query.where(tuple_(*order) > tuple_(*bound))
-        result = db.session.execute(query.limit(limit + 1))
+        result = db.session.execute(query.limit(row_limit(limit + 1)))
     else:
         params = {**params, _LIMIT: limit + 1, **dict(zip(_after_names(len(order)), after or ()))}
         # Plain columns, read straight off the connection: no entities to load, nothing to flush.
@@ -126,4 +127,4 @@ def _reused_page(query: Select, order: tuple, has_after: bool) -> Select:
     if has_after:
         bound = [bindparam(name, type_=column.type) for name, column in zip(_after_names(len(order)), order)]
         query = query.where(tuple_(*order) > tuple_(*bound))
-    return query.limit(bindparam(_LIMIT))
+    return query.limit(row_limit(_LIMIT))

@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, tuple_
 from ..extensions import db
 from ..models import Category, CtiType, Face, Item, Status, Ticket, User
 from ..models.ticket import ACTIVE_SQL, cti_path
+from .base import row_limit
 from .cti import _as_id
 from .listing import ASSIGNEE, with_names
 from .recent import recent
@@ -197,7 +198,7 @@ def _page_statement(shape: tuple, direction: str):
     else:
         query = query.where(key > bound) if direction == "after" else query
         query = query.order_by(*_KEY)
-    return query.limit(bindparam("limit"))
+    return query.limit(row_limit("limit"))
 
 
 def queue_categories() -> list:
