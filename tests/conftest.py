@@ -99,6 +99,9 @@ def make_app(database_url: str, **overrides):
         # Jobs run inline after each commit here: a dispatch run lingering for more would only
         # sleep. tests/test_outbox_linger.py turns it on where it is the subject.
         "OUTBOX_LINGER_SECONDS": 0,
+        # A request's ask for a dispatch run goes to Redis at once, so tests can count what it
+        # queued; tests/test_outbox_linger.py covers the per-process coalescing of asks.
+        "OUTBOX_MARK_DELAY_SECONDS": 0,
     }
     settings.update(overrides)
     return create_app(settings)

@@ -1,11 +1,13 @@
 """Background jobs: on RQ when REDIS_URL is set, otherwise in-process (same functions, no queue)."""
+import atexit
 import logging
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from werkzeug.utils import import_string
 
 from .config import DEFAULT_QUEUE
@@ -41,11 +43,24 @@ def redis_connection():
 
 
 def enqueue(func_path: str, *args) -> None:
-    """Hand a job to RQ, or run it in-process when there is no Redis; never fail the caller."""
+    """Hand a job to RQ, or run it in-process when there is no Redis; never fail the caller.
+
+    A request's ask for a coalesced job is handed to this process's `CoalescedAsks`, which asks
+    Redis once for every request of the last OUTBOX_MARK_DELAY_SECONDS (jobs and commands ask at once).
+    """
     conn = redis_connection()
     if conn is None:
         _run_embedded(func_path, args)
         return
+    if func_path in COALESCED and not args and has_request_context():
+        delay = current_app.config.get("OUTBOX_MARK_DELAY_SECONDS", 0)
+        if delay > 0:
+            CoalescedAsks.of(current_app._get_current_object(), delay).ask(func_path)
+            return
+    _enqueue_now(conn, func_path, args)
+
+
+def _enqueue_now(conn, func_path: str, args: tuple) -> None:
     from rq import Queue
 
     try:
@@ -54,6 +69,62 @@ def enqueue(func_path: str, *args) -> None:
         Queue(queue_name(), connection=conn).enqueue(func_path, *args)
     except Exception:  # Redis down: the work waits in the outbox and is re-enqueued later
         log.warning("could not enqueue %s; it will be picked up later", func_path, exc_info=True)
+
+
+class CoalescedAsks:
+    """A web process's asks for coalesced jobs, taken to Redis by one thread `delay` seconds later.
+
+    Each commit with outbox rows asks for a dispatch run, and a Redis round trip on every such
+    request (SET NX of the pending mark) cost a create about a twentieth of its CPU. Here a
+    request only notes the ask; the thread marks and queues once for all the asks of the last
+    `delay` seconds. The mark is still checked after every commit it covers, so the rule that
+    a commit which found it set is read by the run holding it stands. Asks a dying process never
+    took to Redis wait in the outbox for the minutely safety net, as when Redis is down.
+    """
+
+    def __init__(self, app: Flask, delay: float):
+        self.app, self.delay = app, delay
+        self._asked: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        atexit.register(self.flush)
+
+    @classmethod
+    def of(cls, app: Flask, delay: float) -> "CoalescedAsks":
+        asks = app.extensions.get("coalesced_asks")
+        if asks is None:
+            with _executor_lock:
+                asks = app.extensions.setdefault("coalesced_asks", cls(app, delay))
+        return asks
+
+    def ask(self, func_path: str) -> None:
+        with self._lock:
+            first = not self._asked
+            self._asked.add(func_path)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="coalesced-asks", daemon=True)
+                self._thread.start()
+        if first:
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self.delay)
+            self._wake.clear()  # an ask from here on either joins this flush or wakes the next
+            self.flush()
+
+    def flush(self) -> None:
+        """Take every ask noted so far to Redis now."""
+        with self._lock:
+            asked, self._asked = self._asked, set()
+        if not asked:
+            return
+        with self.app.app_context():
+            conn = redis_connection()
+            for func_path in sorted(asked):
+                _enqueue_now(conn, func_path, ())
 
 
 def forget_pending(func_path: str) -> None:
