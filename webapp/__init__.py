@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from . import config as config_module
 from .extensions import csrf, db, login_manager, migrate
 from .json_answers import OrjsonProvider
+from .sessions import PageSessions
 from .timeutil import render_migration_type
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(settings)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     app.json = OrjsonProvider(app)  # keys in the order built; a page of tickets in a tenth of the time
+    app.session_interface = PageSessions()
     if app.config.get("TESTING"):
         app.jinja_env.undefined = StrictUndefined
 

@@ -112,3 +112,16 @@ def test_me_names_the_key_owner(api, keys):
     body = api.get("/api/me").get_json()
     assert body == {"id": str(keys.service.id), "username": "goddard", "displayName": "Goddard",
                     "role": "SERVICE", "active": True}
+
+
+def test_api_calls_leave_a_browser_session_alone(client, auth, api, make):
+    """Key-authenticated calls get no cookie session: none is read, renewed or set for them,
+    while the HTML docs under /api still know who is signed in."""
+    person = make.user(display_name="Docs Reader")
+    auth.login(person.username)
+    for response in (api.get("/api/me"), api.get("/api/tickets?limit=1")):
+        assert response.status_code == 200
+        assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers.get("Vary", "")
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and "Docs Reader" in docs.get_data(as_text=True)
+    assert "Cookie" in docs.headers.get("Vary", "")
