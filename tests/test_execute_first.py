@@ -115,3 +115,49 @@ def test_after_a_statement_in_the_same_transaction_the_create_is_not_autocommitt
                               category_id=category_id, type_id=type_id, item_id=item_id)
         db.session.remove()
     assert [command.split()[0] for command in commands] == [b"COMMIT"]
+
+
+def test_the_lone_create_writes_what_the_orm_path_writes(real_app, world):
+    """Run on the driver, the values go through the same processing (the event's JSON, the times)."""
+    with real_app.app_context():
+        create(caller(world), world, "Keeps the CTI chain")
+        ticket = create(caller(world), world, "Straight to the driver")
+        ticket_id, created_at = ticket.id, ticket.created_at
+        db.session.remove()
+        event = db.session.scalar(sa.select(AuditEvent).filter_by(ticket_id=ticket_id, action="create"))
+        stored = db.session.get(Ticket, ticket_id)
+        assert event.after["title"] == stored.title == "Straight to the driver" and event.after["status"] == "OPEN"
+        assert event.after["cti"]["itemId"] == world[1][2] and event.created_at == stored.created_at == created_at
+        db.session.remove()
+
+
+def test_a_failed_lone_statement_raises_what_sqlalchemy_would_and_restores_the_connection(real_app, world):
+    from webapp.services.base import execute_first
+
+    orphan = sa.insert(AuditEvent).values(ticket_id=sa.bindparam("ticket_id"), action="create",
+                                          created_at=sa.func.now()).returning(AuditEvent.id)
+    with real_app.app_context():
+        caller(world)  # the transaction is over: the next statement runs alone
+        with pytest.raises(sa.exc.IntegrityError):
+            execute_first(orphan, {"ticket_id": 2_000_000_000})  # no such ticket
+        raw = db.session.connection().connection.driver_connection
+        assert raw.autocommit is False
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) >= 0  # still usable
+        db.session.remove()
+
+
+def test_a_connection_the_server_closed_is_dropped_and_the_next_request_gets_a_new_one(real_app, world):
+    from webapp.services.base import execute_first
+
+    with real_app.app_context():
+        agent = caller(world)
+        backend = db.session.connection().connection.driver_connection.info.backend_pid  # no query: idle
+        with db.engine.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        with pytest.raises(sa.exc.DBAPIError) as failed:
+            execute_first(sa.select(sa.literal(1)), {})
+        assert failed.value.connection_invalidated
+        db.session.remove()
+        assert create(agent, world, "After the server closed one").id is not None
+        db.session.remove()

@@ -250,6 +250,7 @@ def test_embedded_mode_delivers_on_a_job_thread_not_in_the_request(committed_app
         assert request.json["action"] == "create"
         deadline = time.monotonic() + 10
         while [d.status for d in deliveries(webhook)] != ["DELIVERED"] and time.monotonic() < deadline:
+            db.session.commit()  # end the read: on SQLite (WAL) it would go on seeing its first snapshot
             time.sleep(0.02)
         assert [d.status for d in deliveries(webhook)] == ["DELIVERED"]
     app.extensions["jobs_executor"].shutdown(wait=True)

@@ -59,7 +59,7 @@ def record_insert(actor: User, action: str, insert: sa.Insert, values: dict, *, 
             record(actor, action, ticket=_Inserted(ticket_id), after=after, at=at)
         return ticket_id
     event = {"event_actor_id": actor.id, "event_action": action, "event_after": after, "event_at": at}
-    ticket_id = execute_first(_with_event_and_outbox(insert), {**values, **event}).scalar()
+    ticket_id = execute_first(_with_event_and_outbox(insert), {**values, **event})
     if ticket_id is not None:
         after_commit(DISPATCH_JOB)
     return ticket_id
