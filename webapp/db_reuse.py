@@ -35,7 +35,12 @@ def _transaction_begins(conn) -> None:
 
 def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
     if not statement.lstrip()[:6].upper().startswith(_READS):
-        conn.info["wrote"] = True
+        note_write(conn)
+
+
+def note_write(conn) -> None:
+    """This transaction wrote: for a statement run on the driver, which SQLAlchemy's events miss."""
+    conn.info["wrote"] = True
 
 
 def _note_connection(session, _transaction, connection) -> None:

@@ -11,13 +11,14 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db, login_manager
 from .services import Conflict, DomainError
+from .sessions import is_api_path
 
 log = logging.getLogger(__name__)
 
 
 def wants_json() -> bool:
     """API routes always answer JSON; HTML pages never do."""
-    return request.path == "/api" or request.path.startswith("/api/")
+    return is_api_path(request.path)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:

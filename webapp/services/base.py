@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..db_reuse import note_write
 from ..extensions import db
 from .errors import Conflict
 
@@ -57,7 +58,7 @@ def execute_first(statement, params: dict):
     sql, processors = compiled.string, compiled._bind_processors
     values = {name: processors[name](value) if name in processors else value
               for name, value in compiled.construct_params(params).items()}
-    connection.info["wrote"] = True  # what db_reuse learns from SQLAlchemy's execute events
+    note_write(connection)
     raw.autocommit = True
     try:
         row = raw.execute(sql, values, prepare=True).fetchone()
