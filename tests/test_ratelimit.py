@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from webapp import ratelimit
+from webapp import ratelimit, ratelimit_redis
 from webapp.ratelimit import Rate, RateLimiter, parse_rate
 
 
@@ -101,3 +101,62 @@ def test_redis_failing_counts_in_memory_then_tries_redis_again(monkeypatch):
     monkeypatch.setattr(ratelimit, "REDIS_RETRY_SECONDS", 0.0)
     limiter.spend("s", "k", rate)
     assert len(calls) == 2
+
+
+def _script_calls(limiter, monkeypatch) -> list:
+    """Record each call of the limiter's Redis script (its args), still making it."""
+    calls, script = [], limiter.redis._script
+    monkeypatch.setattr(limiter.redis, "_script", lambda **kw: calls.append(kw["args"]) or script(**kw))
+    return calls
+
+
+@pytest.mark.redis
+def test_a_busy_key_with_a_large_budget_takes_its_events_from_redis_a_few_at_a_time(redis_keyspace, monkeypatch):
+    url, prefix = redis_keyspace
+    monkeypatch.setattr(ratelimit_redis, "LEASE_SECONDS", 5.0)  # however slow the machine, no lease runs out
+    limiter = RateLimiter(url, prefix)
+    calls = _script_calls(limiter, monkeypatch)
+    verdicts = [limiter.spend("s", "k", Rate(100_000, 60)) for _ in range(200)]
+    assert all(v.allowed for v in verdicts)
+    assert [v.remaining for v in verdicts] == list(range(99_999, 99_799, -1))
+    assert len(calls) == 11  # leases of 1, 2, 4, 8 and 16 (31 events), then six of 32 at most
+
+
+@pytest.mark.redis
+def test_small_budgets_still_ask_redis_for_every_event(redis_keyspace, monkeypatch):
+    url, prefix = redis_keyspace
+    limiter = RateLimiter(url, prefix)
+    calls = _script_calls(limiter, monkeypatch)
+    assert all(limiter.spend("s", "k", Rate(511, 60)).allowed for _ in range(20))
+    assert len(calls) == 20
+
+
+@pytest.mark.redis
+def test_leases_let_exactly_the_budget_through_across_processes(redis_keyspace, monkeypatch):
+    url, prefix = redis_keyspace
+    monkeypatch.setattr(ratelimit_redis, "LEASE_SECONDS", 5.0)
+    processes = [RateLimiter(url, prefix) for _ in range(3)]
+    rate = Rate(3000, 60)
+    allowed = sum(process.spend("s", "k", rate).allowed for _ in range(1100) for process in processes)
+    assert allowed == 3000
+    assert not any(process.spend("s", "k", rate).allowed for process in processes)
+
+
+@pytest.mark.redis
+def test_a_lease_counts_from_its_grant_to_its_last_moment_then_gives_back_what_it_did_not_spend(
+        redis_keyspace, monkeypatch):
+    url, prefix = redis_keyspace
+    monkeypatch.setattr(ratelimit_redis, "LEASE_SECONDS", 0.2)
+    limiter, observer = RateLimiter(url, prefix), RateLimiter(url, prefix)
+    rate, name = Rate(100_000, 60), f"{prefix}/s/k"
+    for _ in range(3):
+        limiter.spend("s", "k", rate)  # a lease of 1, then one of 2, both spent
+    seconds, micros = limiter.redis.client.time()
+    granted_ms = seconds * 1000 + micros // 1000
+    limiter.spend("s", "k", rate)  # spent fast: a lease of 4, 3 of them unspent
+    assert observer.peek("s", "k", rate).remaining == 100_000 - 7
+    scores = [score for _, score in limiter.redis.client.zrange(name, 0, -1, withscores=True)]
+    assert all(score >= granted_ms + 200 for score in sorted(scores)[-4:])  # none leaves the window early
+    time.sleep(0.25)
+    limiter.spend("s", "k", rate)  # the lease ran out: its 3 go back, a new lease of 1 is taken
+    assert observer.peek("s", "k", rate).remaining == 100_000 - 5

@@ -3,20 +3,18 @@
 A budget like "300 per minute" allows at most 300 events in any 60-second span (a moving
 window: no burst of 600 across a window's edge). Each key's events live in a Redis sorted set
 when REDIS_URL is set, so every web process shares them, and one script call checks and counts
-(with Redis's clock, so processes never disagree about the time). Without Redis, or for a few
-seconds after it fails, each process counts in memory by the same rule.
+(with Redis's clock, so processes never disagree about the time); a busy key with a large budget
+takes its events from Redis a few at a time (webapp/ratelimit_redis.py). Without Redis, or for
+a few seconds after it fails, each process counts in memory by the same rule.
 """
 import logging
 import math
-import os
 import re
-import secrets
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import count
 
 import redis
 from flask import Flask, current_app, request
@@ -55,29 +53,6 @@ class Verdict:
     remaining: int
     retry_after: float
     reset_at: float
-
-
-# KEYS[1]: the key's sorted set of event times (ms). ARGV: window ms, limit, spend (1) or peek (0),
-# a member name no other event has. Returns {allowed, remaining, retry ms, reset ms (Unix)}.
-MOVING_WINDOW = """
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local window, limit, spend = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local used = redis.call('ZCARD', KEYS[1])
-if used >= limit then
-    local freeing = redis.call('ZRANGE', KEYS[1], used - limit, used - limit, 'WITHSCORES')
-    local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-    return {0, 0, tonumber(freeing[2]) + window - now, tonumber(newest[2]) + window}
-end
-if spend == 1 then
-    redis.call('ZADD', KEYS[1], now, ARGV[4])
-    redis.call('PEXPIRE', KEYS[1], window)
-    return {1, limit - used - 1, 0, now + window}
-end
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-return {1, limit - used, 0, newest[2] and tonumber(newest[2]) + window or now}
-"""
 
 
 class MemoryCounts:
@@ -119,36 +94,17 @@ class MemoryCounts:
             self._events.clear()
 
 
-class RedisCounts:
-    """The moving window in Redis: one script call per check."""
-
-    def __init__(self, url: str):
-        self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-        self._script = self.client.register_script(MOVING_WINDOW)
-        self._token = secrets.token_hex(4)  # with the pid (forked workers share the token): unique
-        self._serial = count()
-
-    def check(self, key: str, rate: Rate, spend: bool) -> Verdict:
-        member = f"{self._token}-{os.getpid()}-{next(self._serial)}"
-        allowed, remaining, retry_ms, reset_ms = self._script(
-            keys=[key], args=[rate.seconds * 1000, rate.amount, int(spend), member])
-        return Verdict(bool(allowed), rate.amount, int(remaining), retry_ms / 1000, reset_ms / 1000)
-
-    def clear(self, key: str) -> None:
-        self.client.delete(key)
-
-    def reset(self, prefix: str) -> None:
-        for key in self.client.scan_iter(match=prefix + "*", count=1000):
-            self.client.delete(key)
-
-
 class RateLimiter:
     """Budgets by (scope, key): counted in Redis if configured, in memory otherwise or while it fails."""
 
     def __init__(self, redis_url: str | None, prefix: str):
         self.prefix = prefix
         self.memory = MemoryCounts()
-        self.redis = RedisCounts(redis_url) if redis_url else None
+        self.redis = None
+        if redis_url:
+            from .ratelimit_redis import RedisCounts  # it builds on this module's Rate and Verdict
+
+            self.redis = RedisCounts(redis_url)
         self._redis_failed_at = -math.inf
 
     def spend(self, scope: str, key: str, rate: Rate) -> Verdict:
