@@ -84,7 +84,10 @@ def measure(app, client, scenario, state, csrf, count: int, profile: int) -> Non
     print(f"{scenario.name:<24} {first.status_code}  {elapsed / count * 1000:7.2f} ms/request"
           f"  {cpu / count * 1000:7.2f} ms CPU  {len(statements) / count:5.1f} statements/request")
     if profiler:
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(profile)
+        stats = pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime"))
+        stats.print_stats(profile)
+        if os.environ.get("CALLERS"):
+            stats.print_callers(os.environ["CALLERS"])
 
 
 def main() -> None:
