@@ -191,6 +191,39 @@ def test_one_dispatch_job_per_transaction_however_many_events(app, make, monkeyp
     assert requested == [("webapp.tasks.dispatch_outbox",)]
 
 
+def _dispatch_statements(batch_size: int) -> tuple[int, list[str]]:
+    """Mark every outbox row undispatched, dispatch them, and say what the database was asked."""
+    db.session.execute(sa.update(OutboxEvent).values(dispatched_at=None))
+    db.session.commit()
+    statements = []
+
+    def record(_conn, _cursor, statement, *_rest):
+        if "SAVEPOINT" not in statement:  # the test's own transaction around each commit
+            statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        return delivery.dispatch_outbox(batch_size), statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_with_no_webhook_a_dispatch_only_claims_its_rows_once_per_batch(app, make):
+    """Nothing to fan out: per batch one claiming UPDATE and one look for webhooks, and a short
+    batch ends the run (it saw every waiting row) instead of claiming again for nothing."""
+    for _ in range(3):
+        make.ticket()
+    waiting = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent))
+    dispatched, statements = _dispatch_statements(batch_size=waiting + 1)
+    assert dispatched == waiting
+    assert len(statements) == 2, statements
+    assert "UPDATE outbox_event" in statements[0] and "FROM webhook" in statements[1]
+    dispatched, statements = _dispatch_statements(batch_size=waiting - 1)  # one full batch, then the rest
+    assert dispatched == waiting
+    assert [("UPDATE outbox_event" in s, "FROM webhook" in s) for s in statements] == [(True, False), (False, True)] * 2
+    assert not delivery.has_undispatched()
+
+
 def test_redirect_is_a_failure_not_followed(app, make, admin, receiver):
     receiver.answer(302)
     webhook = hook(admin, receiver.url, events=["create"])
