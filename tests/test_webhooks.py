@@ -18,6 +18,7 @@ from .factories import Factories
 from .jobs_fixtures import (  # noqa: F401
     closed_port_url, committed_app, committed_db, receiver, verify_signature,
 )
+from .web.test_queries import recorded_queries
 
 SECRET = "s3cret-for-tests-0123456789"
 
@@ -195,17 +196,10 @@ def _dispatch_statements(batch_size: int) -> tuple[int, list[str]]:
     """Mark every outbox row undispatched, dispatch them, and say what the database was asked."""
     db.session.execute(sa.update(OutboxEvent).values(dispatched_at=None))
     db.session.commit()
-    statements = []
-
-    def record(_conn, _cursor, statement, *_rest):
-        if "SAVEPOINT" not in statement:  # the test's own transaction around each commit
-            statements.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        return delivery.dispatch_outbox(batch_size), statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
+    with recorded_queries() as statements:
+        dispatched = delivery.dispatch_outbox(batch_size)
+    # without the test's own SAVEPOINT around each commit
+    return dispatched, [" ".join(text.split()) for text, _ in statements if "SAVEPOINT" not in text]
 
 
 def test_with_no_webhook_a_dispatch_only_claims_its_rows_once_per_batch(app, make):

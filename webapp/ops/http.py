@@ -26,6 +26,7 @@ STATIC_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
+_STATIC_BY_KEY = tuple((name.lower(), name, value) for name, value in STATIC_HEADERS.items())
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_KEY = "ticketing.request_id"  # in the WSGI environ: one per request, whatever the app context
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -74,7 +75,7 @@ def _finish_response(response):
     headers = response.headers
     headers[REQUEST_ID_HEADER] = request_id()
     present = set(headers.keys(lower=True))
-    headers.extend([(name, value) for name, value in STATIC_HEADERS.items() if name.lower() not in present])
+    headers.extend([(name, value) for key, name, value in _STATIC_BY_KEY if key not in present])
     seconds = current_app.config.get("HSTS_SECONDS", 0)
     if request.is_secure and seconds:
         value = f"max-age={seconds}"

@@ -13,8 +13,8 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
