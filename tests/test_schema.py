@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Ticket
-from webapp.timeutil import render_migration_type
+from webapp.db.utc import render_migration_type
 
 
 def test_models_and_migrations_do_not_drift(app):

@@ -7,8 +7,8 @@ import click
 from flask import current_app
 
 from .extensions import db
-from .templating import exact_time
-from .timeutil import utcnow
+from .ui.templating import exact_time
+from .db.utc import utcnow
 from .models import Category, CtiType, Item, Role
 from .services import ValidationError
 from .services import sweep as sweep_service

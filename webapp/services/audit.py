@@ -6,10 +6,11 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import AuditEvent, OutboxEvent, Ticket, User
 from ..models.ticket import cti_path
-from ..timeutil import utcnow
-from .base import after_commit, execute_first, flush
+from ..db.utc import utcnow
+from ..db.execute import execute_first
+from .base import after_commit, flush
 
-DISPATCH_JOB = "webapp.tasks.dispatch_outbox"
+DISPATCH_JOB = "webapp.jobs.tasks.dispatch_outbox"
 
 
 def record(

@@ -15,9 +15,10 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import AuditEvent, OutboxEvent, Status, Ticket
-from ..timeutil import UTCDateTime, utcnow
+from ..db.utc import UTCDateTime, utcnow
 from .audit import DISPATCH_JOB
-from .base import after_commit, among, commit, in_ids, locked_batch
+from ..db.sql import among, in_ids, locked_batch
+from .base import after_commit, commit
 
 ACTION = "auto_close"
 BATCH_SIZE = 500
