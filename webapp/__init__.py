@@ -28,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    app.json = OrjsonProvider(app)  # keys in the order built; a page of tickets in a tenth of the time
+    app.json = OrjsonProvider(app)  # keys in the order built
     app.session_interface = PageSessions()
     if app.config.get("TESTING"):
         app.jinja_env.undefined = StrictUndefined

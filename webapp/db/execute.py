@@ -15,10 +15,9 @@ def execute_first(statement, params: dict):
     """The first column of the first row of `statement`: the one statement a transaction writes,
     before anything else in it, the caller committing next (not inside `transaction()`).
 
-    On PostgreSQL it runs in autocommit, where it is still atomic and neither BEGIN nor COMMIT
-    costs a round trip, and straight on the driver, with the SQL and value processing SQLAlchemy
-    compiled for it once: its execution machinery cost more than psycopg's own (py-spy, API
-    create). Elsewhere, or after other statements, it runs as usual in the open transaction.
+    On PostgreSQL it runs in autocommit (still atomic, no BEGIN or COMMIT round trip) straight on
+    psycopg, with the SQL and value processing SQLAlchemy compiled for it once; errors are raised
+    as SQLAlchemy's. Elsewhere, or after other statements, it runs in the open transaction.
     """
     session = db.session()
     connection = session.connection()

@@ -11,10 +11,8 @@ def row_limit(value: int | str):
     """A LIMIT written into the SQL text, not sent as a parameter. `value`: a number, or the name of
     a parameter bound at execution (for statements built once and reused).
 
-    PostgreSQL keeps one plan for a prepared statement only if that plan suits every value it may
-    be given; with the LIMIT unknown, reading an index in order for "the first 26 rows" no longer
-    looks cheap, so it planned our joins afresh on every execution: 2.2 ms of its CPU per API list
-    page instead of 0.2 (pgbench, 10k tickets). Each distinct limit is its own prepared statement.
+    With the limit known, PostgreSQL keeps one generic plan for a prepared page statement instead of
+    planning it on every execution; each distinct limit is its own prepared statement.
     """
     if isinstance(value, str):
         return sa.bindparam(value, type_=sa.Integer, literal_execute=True)
@@ -34,9 +32,8 @@ def locked_batch(query: sa.Select, size: int) -> sa.CTE:
 
 def among(column, ids: sa.Select):
     """`column IN (ids)` for a locked batch, spelled `= ANY(ARRAY(ids))` on PostgreSQL: the batch is
-    read once, then each row found by its key. As a semi-join, with statistics from when the table
-    had little waiting, the planner compared every waiting row with the batch: two seconds a
-    batch once 90,000 outbox rows waited (tests/test_scale.py)."""
+    read once, then each row found by its key, whatever the statistics say (a semi-join may compare
+    every waiting row with the batch; tests/test_scale.py)."""
     if db.session.get_bind().dialect.name == "postgresql":
         return column == sa.any_(sa.func.array(ids.scalar_subquery()))
     return column.in_(ids)

@@ -69,8 +69,7 @@ def start_request() -> None:
 
 
 def finish_response(response):
-    """after_request: the request id and the security headers a view did not set itself (one look at its headers,
-    not one per header: they were 2 % of an API call)."""
+    """after_request: the request id, and each security header the view did not set itself."""
     headers = response.headers
     headers[REQUEST_ID_HEADER] = request_id()
     present = set(headers.keys(lower=True))
