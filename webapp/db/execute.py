@@ -1,4 +1,4 @@
-"""The lone write of a transaction, run straight on psycopg with the SQL SQLAlchemy compiled for it once."""
+"""The lone write (or lone read) of a transaction, run straight on psycopg with the SQL SQLAlchemy compiled for it once."""
 from functools import cache
 
 import psycopg
@@ -21,18 +21,40 @@ def execute_first(statement, params: dict):
     """
     session = db.session()
     connection = session.connection()
-    raw = connection.connection.driver_connection
-    if (connection.dialect.name != "postgresql" or session.info.get(DEFER_KEY)
-            or raw.info.transaction_status != TransactionStatus.IDLE):
+    if session.info.get(DEFER_KEY) or not _idle_postgres(connection):
         return session.execute(statement, params).scalar()
+    note_write(connection)
+    row = _alone_on_the_driver(connection, statement, params)
+    return row[0] if row else None
+
+
+def read_first_value(statement, params: dict):
+    """The first column of the first row the read `statement` returns, opening no transaction on
+    PostgreSQL when none is open (it runs alone, as `execute_first` does), so a lone write after
+    it still runs alone; elsewhere it runs in the session's transaction."""
+    session = db.session()
+    connection = session.connection()
+    if not _idle_postgres(connection):
+        return session.execute(statement, params).scalar()
+    row = _alone_on_the_driver(connection, statement, params)
+    return row[0] if row else None
+
+
+def _idle_postgres(connection) -> bool:
+    return (connection.dialect.name == "postgresql"
+            and connection.connection.driver_connection.info.transaction_status == TransactionStatus.IDLE)
+
+
+def _alone_on_the_driver(connection, statement, params: dict) -> tuple | None:
+    """The first row of `statement`, run in autocommit on the connection's psycopg connection."""
+    raw = connection.connection.driver_connection
     compiled = _compiled(statement, connection.dialect)
     sql, processors = compiled.string, compiled._bind_processors
     values = {name: processors[name](value) if name in processors else value
               for name, value in compiled.construct_params(params).items()}
-    note_write(connection)
     raw.autocommit = True
     try:
-        row = raw.execute(sql, values, prepare=True).fetchone()
+        return raw.execute(sql, values, prepare=True).fetchone()
     except psycopg.Error as exc:
         _raise_as_sqlalchemy(connection, exc, sql, values)
     finally:
@@ -40,7 +62,6 @@ def execute_first(statement, params: dict):
             raw.autocommit = False
         except psycopg.Error:
             connection.invalidate()  # broken: it must not go back to the pool in autocommit
-    return row[0] if row else None
 
 
 @cache

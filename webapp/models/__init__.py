@@ -1,13 +1,13 @@
 """All models, importable from one place."""
 from .cti import Category, CtiType, Item
-from .ops import DeliveryStatus, IdempotencyRecord, OutboxEvent, Webhook, WebhookDelivery
+from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, OutboxEvent, Webhook, WebhookDelivery
 from .ticket import (
     ACTIVE_STATUSES, SEVERITY_LABELS, AuditEvent, Comment, Status, Ticket,
 )
 from .user import API_KEY_PREFIX, Face, Role, User, hash_api_key
 
 __all__ = [
-    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "Face", "Category", "Comment", "CtiType", "DeliveryStatus",
-    "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SEVERITY_LABELS", "Status", "Ticket",
+    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "CacheVersion", "Face", "Category", "Comment", "CtiType",
+    "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SEVERITY_LABELS", "Status", "Ticket",
     "User", "Webhook", "WebhookDelivery", "hash_api_key",
 ]

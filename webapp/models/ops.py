@@ -1,7 +1,7 @@
-"""Operational tables: the webhook outbox, webhook subscriptions and API idempotency keys."""
+"""Operational tables: the webhook outbox, webhook subscriptions, API idempotency keys and the kept-rows version."""
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -92,3 +92,14 @@ class IdempotencyRecord(db.Model):
     response_body: Mapped[str] = mapped_column(Text)
     response_headers: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CacheVersion(db.Model):
+    """One row whose number the database raises in every transaction that commits a change to a
+    person or the CTI tree (triggers, migration 0002): each process keeps such rows only while it
+    reads the same number (services.recent)."""
+
+    __tablename__ = "cache_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

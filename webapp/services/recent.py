@@ -1,49 +1,90 @@
-"""Small lists every queue page shows and admins rarely change, reused for a few seconds per process.
+"""Rows and small lists nearly every request reads, kept per process while the database says
+none of them changed.
 
-The dashboard's filter menus (categories, assignable people) cost two queries and a tenth of
-the page's time. Each process keeps what it read for FRESH_SECONDS; a commit in this process
-that wrote one of the tables a list reads from drops it at once, so whoever makes a change sees
-it on their next page, and other processes see it within FRESH_SECONDS.
+The person behind a session or an API key, a new ticket's CTI chain and the queue pages' menus
+come from the user and CTI tables, which change rarely. The database raises one number,
+`cache_version`, in every transaction that commits a change to them (triggers, migration 0002).
+A request reads that number once, the first time it asks for something kept (one statement,
+opening no transaction on PostgreSQL), and uses only what was kept under that same number: a
+change committed by any process is seen by the very next request of every process. A commit in
+this process drops what it wrote at once too, and a rollback what may have been read from rows
+that never existed.
 
-`recent_entities` does the same for mapped rows nearly every request looks up (the person behind
-a session or an API key, the CTI chain of a new ticket), handing each request its own copies in
-its own session.
+`recent_entities` hands each request its own copies of the kept mapped rows, in its own session.
 """
-import time
-
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from ..db.execute import read_first_value
 from ..extensions import db
+from ..models import CacheVersion
 
-FRESH_SECONDS = 5.0
 _WRITTEN = "recent_written_tables"
+_STORE = "recent_lists"
+_VERSION = sa.select(CacheVersion.version).where(CacheVersion.id == 1)  # built once: nearly every request
+
+
+class _Kept(dict):
+    """What one process kept, all of it read under `version` of cache_version."""
+
+    def __init__(self, version: int):
+        super().__init__()
+        self.version = version
 
 
 def recent(name: str, tables: tuple[str, ...], load):
-    """`load()`, or what it returned less than FRESH_SECONDS ago in this process."""
-    kept = current_app.extensions.setdefault("recent_lists", {})
-    now = time.monotonic()
-    entry = kept.get(name)
-    if entry is None or now - entry[0] > FRESH_SECONDS:
-        entry = kept[name] = (now, load(), frozenset(tables))
-    return entry[1]
+    """`load()`, or what it returned under the cache_version this request reads."""
+    store, version = _store()
+    entry = store.get(name)
+    if entry is None:
+        entry = _keep(store, version, name, load(), tables)
+    return entry[0]
 
 
-def recent_entities(name: str, tables: tuple[str, ...], load, *, fresh: float = FRESH_SECONDS):
-    """The mapped rows `load()` found, or what it found less than `fresh` seconds ago, merged into
-    this request's session without a query. A miss (None) is never kept: it cannot grow the store."""
-    kept = current_app.extensions.setdefault("recent_lists", {})
-    entry = kept.get(name)
-    now = time.monotonic()
-    if entry is None or now - entry[0] > fresh:
+def recent_entities(name: str, tables: tuple[str, ...], load):
+    """The mapped rows `load()` found, or what it found under the cache_version this request reads,
+    merged into this request's session without a query. A miss (None) is never kept: it cannot
+    grow the store."""
+    store, version = _store()
+    entry = store.get(name)
+    if entry is None:
         found = load()
         if found is not None:
-            kept[name] = (now, tuple(map(_detached_copy, found)), frozenset(tables))
+            _keep(store, version, name, tuple(map(_detached_copy, found)), tables)
         return found
-    return tuple(map(_into_session, entry[1]))
+    return tuple(map(_into_session, entry[0]))
+
+
+def _store() -> tuple[_Kept, int]:
+    """This process's kept rows if they were read under the cache_version this request reads (else a
+    new, empty store), and that version."""
+    version = _request_version()
+    store = current_app.extensions.get(_STORE)
+    if store is None or store.version < version:
+        store = current_app.extensions[_STORE] = _Kept(version)
+    elif store.version > version:
+        store = _Kept(version)  # this request read an older number than another did: keep nothing
+    return store, version
+
+
+def _keep(store: _Kept, version: int, name: str, value, tables: tuple[str, ...]) -> tuple:
+    """Keep `value`, read under `version`: in `store` only while it is still the process's store."""
+    entry = (value, frozenset(tables))
+    if current_app.extensions.get(_STORE) is store and store.version == version:
+        store[name] = entry
+    return entry
+
+
+def _request_version() -> int:
+    """cache_version, read once per request (every time outside one: jobs and commands run long)."""
+    if has_request_context() and "kept_version" in g:
+        return g.kept_version
+    version = read_first_value(_VERSION, {})
+    if has_request_context():
+        g.kept_version = version
+    return version
 
 
 def _into_session(proto):
@@ -78,13 +119,13 @@ def _drop_stale(session) -> None:
     written = session.info.pop(_WRITTEN, None)
     if not written or not has_app_context():
         return
-    kept = current_app.extensions.get("recent_lists", {})
+    kept = current_app.extensions.get(_STORE, {})
     # A copy, and pop: other threads of this process fill and drop lists meanwhile.
-    for name, (_, _, tables) in list(kept.items()):
+    for name, (_, tables) in list(kept.items()):
         if tables & written:
             kept.pop(name, None)
 
 
 def forget_all(app) -> None:
     """Drop every kept list of `app` (tests that count a cold page's statements)."""
-    app.extensions.pop("recent_lists", None)
+    app.extensions.pop(_STORE, None)

@@ -13,10 +13,6 @@ from .cti import _as_id
 from .errors import FieldErrors, NotFound, ValidationError
 from .recent import recent, recent_entities
 
-# A rotated key, a deactivated account or a new role takes effect at once in the process that made
-# the change, and within this long in the others (each keeps the callers it has just looked up).
-CALLER_FRESH_SECONDS = 1.0
-
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN = 8
 
@@ -120,8 +116,7 @@ def user_for_api_key(key) -> User | None:
     if not isinstance(key, str) or not key.startswith(API_KEY_PREFIX) or len(key) > 200:
         return None
     key_hash = hash_api_key(key)
-    found = recent_entities(f"api_key:{key_hash}", ("user",), lambda: _user_by_key_hash(key_hash),
-                            fresh=CALLER_FRESH_SECONDS)
+    found = recent_entities(f"api_key:{key_hash}", ("user",), lambda: _user_by_key_hash(key_hash))
     user = found[0] if found else None
     return user if user is not None and user.active else None
 
@@ -132,8 +127,8 @@ def _user_by_key_hash(key_hash: str) -> tuple[User] | None:
 
 
 def session_user(user_id: int) -> User | None:
-    """The person a browser session belongs to, read at most every CALLER_FRESH_SECONDS per process."""
-    found = recent_entities(f"user:{user_id}", ("user",), lambda: _user_by_id(user_id), fresh=CALLER_FRESH_SECONDS)
+    """The person a browser session belongs to, as the database holds them when this request began."""
+    found = recent_entities(f"user:{user_id}", ("user",), lambda: _user_by_id(user_id))
     return found[0] if found else None
 
 
