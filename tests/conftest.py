@@ -187,14 +187,14 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@pytest.fixture
-def clock(monkeypatch):
-    """services.recent's clock, moved on by hand: `clock[0] += seconds`."""
-    from webapp.services import recent
-
-    now = [1000.0]
-    monkeypatch.setattr(recent.time, "monotonic", lambda: now[0])
-    return now
+def written_elsewhere(statement) -> None:
+    """Run `statement` as another process's committed write would look to this one: a write this
+    process's ORM never saw, whose triggers raised cache_version (on PostgreSQL they wait for the
+    commit, which the test's rolled-back transaction never reaches, so they fire now)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET CONSTRAINTS ALL IMMEDIATE"))
+    db.session.execute(statement)
+    db.session.expunge_all()  # the next request's session starts empty, as in production
 
 
 @pytest.fixture
