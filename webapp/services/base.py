@@ -11,7 +11,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..db_reuse import note_write
 from ..extensions import db
-from .errors import Conflict
+from .cti import _as_id
+from .errors import Conflict, NotFound
 
 _DEFER = "defer_commit"
 _JOBS = "after_commit_jobs"
@@ -86,6 +87,23 @@ def _raise_as_sqlalchemy(connection, exc: psycopg.Error, sql: str, values: dict)
         connection.invalidate(exc)
     raise DBAPIError.instance(sql, values, exc, psycopg.Error, connection_invalidated=disconnected,
                               dialect=connection.dialect) from exc
+
+
+def get_or_404(model, ident, message: str, *, accept=None):
+    """The `model` row whose primary key is `ident` (7 or "7"; anything else names none) and that
+    `accept`, if given, admits; otherwise NotFound(message)."""
+    key = _as_id(ident)
+    row = db.session.get(model, key) if key is not None else None
+    if row is None or (accept is not None and not accept(row)):
+        raise NotFound(message)
+    return row
+
+
+def found(row, message: str):
+    """`row` as a loader found it, or NotFound(message) if it found none."""
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def flush() -> None:

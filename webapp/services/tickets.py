@@ -11,10 +11,10 @@ from ..extensions import db
 from ..models import ACTIVE_STATUSES, Status, Ticket, User
 from ..timeutil import utcnow
 from . import audit
-from .base import commit, insert_or_skip
+from .base import commit, found, get_or_404, insert_or_skip
 from .comments import BODY_MAX, add_comment
 from .cti import _as_id, resolve_cti
-from .errors import Conflict, FieldErrors, NotFound, ValidationError
+from .errors import Conflict, FieldErrors, ValidationError
 
 TITLE_MAX = 200
 OVERVIEW_MAX = 50_000
@@ -38,14 +38,9 @@ def new_display_id() -> str:
 
 def get_ticket(ref) -> Ticket:
     """Load a ticket by display ID (V#########) or internal id, or raise NotFound."""
-    ticket = None
     if isinstance(ref, str) and len(ref) == 10 and ref[:1] in "Vv" and ref[1:].isdigit():
-        ticket = db.session.scalar(_BY_DISPLAY_ID, {"display_id": ref.upper()})
-    elif (ident := _as_id(ref)) is not None:
-        ticket = db.session.get(Ticket, ident)
-    if ticket is None:
-        raise NotFound(f"No ticket {ref}.")
-    return ticket
+        return found(db.session.scalar(_BY_DISPLAY_ID, {"display_id": ref.upper()}), f"No ticket {ref}.")
+    return get_or_404(Ticket, ref, f"No ticket {ref}.")
 
 
 # Built once: a statement object keeps its cache key, so each lookup only binds the id.
