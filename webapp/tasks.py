@@ -54,7 +54,7 @@ def requeue_undelivered() -> int:
         forget_pending(DISPATCH_JOB)
         enqueue(DISPATCH_JOB)
     for delivery_id in due:
-        enqueue("webapp.tasks.deliver_webhook", delivery_id)
+        enqueue(delivery.DELIVER_JOB, delivery_id)
     return len(due) + int(undispatched)
 
 
