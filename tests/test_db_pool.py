@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from webapp import db_pool
+from webapp.db import pool as db_pool
 from webapp.extensions import db
 
 from .conftest import make_app

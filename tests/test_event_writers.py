@@ -6,12 +6,13 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.utils import import_string
 
-from webapp import jobs, tasks
+from webapp import jobs
+from webapp.db.utc import utcnow
 from webapp.extensions import db
+from webapp.jobs import tasks
 from webapp.models import AuditEvent, OutboxEvent, Status
 from webapp.services import audit, base, outbox, sweep
 from webapp.services.tickets import change_status
-from webapp.timeutil import utcnow
 
 from .web.test_queries import recorded_queries
 

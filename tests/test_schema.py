@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Ticket
-from webapp.timeutil import render_migration_type
+from webapp.db.utc import render_migration_type
 
 
 def test_models_and_migrations_do_not_drift(app):
@@ -100,7 +100,7 @@ def test_the_open_statuses_sql_is_generated_as_the_migrations_wrote_it():
 
     from webapp.models.ticket import ACTIVE_SQL, DEDUP_SQL, RESOLVED_SQL
     from webapp.services import sweep
-    from webapp.timeutil import utcnow
+    from webapp.db.utc import utcnow
 
     assert ACTIVE_SQL.text == "status IN ('OPEN', 'IN_PROGRESS')"
     assert DEDUP_SQL.text == "dedup_key IS NOT NULL AND status IN ('OPEN', 'IN_PROGRESS')"

@@ -6,14 +6,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from webapp import tasks
-from webapp.embedded import EmbeddedScheduler
+from webapp.jobs import tasks
+from webapp.jobs.embedded import EmbeddedScheduler
 from webapp.extensions import db
 from webapp.models import AuditEvent, OutboxEvent, Status, Ticket
 from webapp.services import Conflict
 from webapp.services import sweep
 from webapp.services.tickets import change_status
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 from .factories import Factories
 from .jobs_fixtures import committed_app, committed_db  # noqa: F401

@@ -69,7 +69,7 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
 
 
 def engine_options(url: str, env) -> dict:
-    """Connects give up instead of hanging; webapp/db_pool.py pings pooled connections that sat idle."""
+    """Connects give up instead of hanging; webapp/db/pool.py pings pooled connections that sat idle."""
     if url.startswith("sqlite"):
         return {}
     return {
@@ -108,7 +108,7 @@ RATE_LIMITS = {
 
 
 def rate_limits(env) -> dict:
-    """Limits like "5 per 15 minutes" (webapp/ratelimit.py parses and checks them at start-up)."""
+    """Limits like "5 per 15 minutes" (webapp/ratelimit/__init__.py parses and checks them at start-up)."""
     return {name: env.get(name) or default for name, default in RATE_LIMITS.items()}
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..timeutil import UTCDateTime, utcnow
+from ..db.utc import UTCDateTime, utcnow
 from .cti import Category, CtiType, Item
 from .user import User
 

@@ -6,9 +6,10 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import AuditEvent, Ticket, User
 from ..models.ticket import cti_path
-from ..timeutil import utcnow
+from ..db.utc import utcnow
+from ..db.execute import execute_first
 from . import outbox
-from .base import execute_first, flush
+from .base import flush
 
 
 def record(
@@ -72,7 +73,7 @@ _ONE_EVENT = outbox.event_row(*outbox.EVENT_COLUMNS)
 @cache
 def _with_event_and_outbox(insert: sa.Insert) -> sa.Select:
     """WITH new_row AS (insert), written_for_new_row AS (its event), shipped AS (its outbox row)
-    SELECT new_row.id, built once per insert statement (services.base keeps those)."""
+    SELECT new_row.id, built once per insert statement (db.sql.insert_or_skip keeps those)."""
     new_row = insert.cte("new_row")
     event = outbox.event_row("actor_id", "action", "after", "created_at", ticket_id=new_row.c.id)
     shipped = outbox.events_and_outbox(event, "written_for_new_row").cte("shipped")

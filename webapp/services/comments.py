@@ -6,7 +6,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import AuditEvent, Comment, Ticket, User
-from ..timeutil import utcnow
+from ..db.utc import utcnow
 from . import audit
 from .base import commit, get_or_404
 from .errors import Forbidden, NotFound, ValidationError

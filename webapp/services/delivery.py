@@ -22,14 +22,15 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, OutboxEvent, Webhook, WebhookDelivery
-from ..timeutil import utcnow
-from .base import after_commit, among, commit, locked_batch, row_limit
+from ..db.utc import utcnow
+from ..db.sql import among, locked_batch, row_limit
+from .base import after_commit, commit
 
 DISPATCH_BATCH = 200
 REQUEUE_LIMIT = 500
 BACKOFF_CAP = timedelta(hours=1)
 ERROR_MAX = 500
-DELIVER_JOB = "webapp.tasks.deliver_webhook"
+DELIVER_JOB = "webapp.jobs.tasks.deliver_webhook"
 USER_AGENT = "Ticketing-Webhooks/1.0"
 
 

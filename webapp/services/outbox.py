@@ -14,7 +14,7 @@ from ..models import AuditEvent, OutboxEvent
 from .base import after_commit
 
 # The dispatch job, by the dotted path the job runners import it from (jobs import services, never the reverse).
-DISPATCH_JOB = "webapp.tasks.dispatch_outbox"
+DISPATCH_JOB = "webapp.jobs.tasks.dispatch_outbox"
 
 EVENTS, OUTBOX = AuditEvent.__table__, OutboxEvent.__table__
 EVENT_COLUMNS = ("ticket_id", "actor_id", "action", "before", "after", "target_type", "target_id", "created_at")

@@ -17,9 +17,10 @@ from flask import current_app
 from ..extensions import db
 from ..models import Status, Ticket
 from ..models.ticket import status_sql
-from ..timeutil import utcnow
+from ..db.utc import utcnow
 from . import outbox
-from .base import among, commit, in_ids, locked_batch
+from ..db.sql import among, in_ids, locked_batch
+from .base import commit
 
 ACTION = "auto_close"
 BATCH_SIZE = 500

@@ -9,9 +9,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Status, Ticket, User
-from ..timeutil import utcnow
+from ..db.utc import utcnow
 from . import audit
-from .base import commit, found, get_or_404, insert_or_skip
+from ..db.sql import insert_or_skip
+from .base import commit, found, get_or_404
 from .comments import BODY_MAX, add_comment
 from .cti import _as_id, resolve_cti
 from .errors import Conflict, FieldErrors, ValidationError

@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import API_KEY_PREFIX, Role, User, hash_api_key
-from ..timeutil import utcnow
+from ..db.utc import utcnow
 from . import audit
 from .base import commit, get_or_404
 from .errors import FieldErrors, ValidationError

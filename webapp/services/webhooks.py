@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
-from ..timeutil import utcnow
+from ..db.utc import utcnow
 from . import audit
 from .base import after_commit, commit, get_or_404
 from .cti import _as_id

@@ -14,7 +14,7 @@ import time
 
 from sqlalchemy import event, exc
 
-from .extensions import db
+from ..extensions import db
 
 PING_AFTER_IDLE_SECONDS = 10.0
 _IDLE_SINCE = "idle_since"  # in the pool entry's info, which lives as long as its DBAPI connection

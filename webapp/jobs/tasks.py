@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from .jobs import app_job, enqueue, forget_pending
-from .services import delivery, idempotency, sweep as sweep_service
-from .services.outbox import DISPATCH_JOB
+from . import app_job, enqueue, forget_pending
+from ..services import delivery, idempotency, sweep as sweep_service
+from ..services.outbox import DISPATCH_JOB
 
 log = logging.getLogger(__name__)
 LINGER_PAUSE = 0.1  # seconds between a lingering dispatch run's drains
