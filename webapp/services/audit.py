@@ -24,8 +24,7 @@ def record(
 ) -> None:
     """Write one audit event (actor None means the system) and the outbox row that ships it after commit.
 
-    Plain INSERTs, not ORM objects: every action writes these two rows, and the unit of work
-    cost more than the rest of a ticket create. Pending ORM changes are flushed first.
+    Written by services.outbox as plain INSERTs (no ORM objects), after pending ORM changes are flushed.
     """
     values = {
         "event_ticket_id": ticket.id if ticket is not None else None,
