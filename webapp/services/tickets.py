@@ -214,8 +214,7 @@ def _insert_with_unique_display_id(actor: User, values: dict, created: dict) -> 
 
 def _as_loaded(ticket_id: int, values: dict) -> Ticket:
     """The row just written as a persistent Ticket, its columns set as a query would load them:
-    into the instance's dict, with no attribute events or history (the constructor's set
-    events cost more than the INSERT's own Python)."""
+    into the instance's dict, with no attribute events or history (docs/performance.md)."""
     ticket = Ticket.__mapper__.class_manager.new_instance()
     ticket.__dict__.update(values, id=ticket_id)
     make_transient_to_detached(ticket)
