@@ -7,7 +7,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..db.execute import DEFER_KEY
 from ..extensions import db
-from .errors import Conflict
+from .cti import _as_id
+from .errors import Conflict, NotFound
 
 _enqueue: Callable[..., None] | None = None  # set by on_commit_enqueue
 _JOBS = "after_commit_jobs"
@@ -33,6 +34,23 @@ def commit(*, keep_loaded: bool = False) -> None:
         session.expire_on_commit = expire
     if not deferred:
         _run_after_commit()
+
+
+def get_or_404(model, ident, message: str, *, accept=None):
+    """The `model` row whose primary key is `ident` (7 or "7"; anything else names none) and that
+    `accept`, if given, admits; otherwise NotFound(message)."""
+    key = _as_id(ident)
+    row = db.session.get(model, key) if key is not None else None
+    if row is None or (accept is not None and not accept(row)):
+        raise NotFound(message)
+    return row
+
+
+def found(row, message: str):
+    """`row` as a loader found it, or NotFound(message) if it found none."""
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def flush() -> None:
