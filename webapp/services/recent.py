@@ -36,10 +36,10 @@ class _Kept(dict):
 
 def recent(name: str, tables: tuple[str, ...], load):
     """`load()`, or what it returned under the cache_version this request reads."""
-    store, version = _store()
+    store = _store()
     entry = store.get(name)
     if entry is None:
-        entry = _keep(store, version, name, load(), tables)
+        entry = _keep(store, name, load(), tables)
     return entry[0]
 
 
@@ -47,32 +47,30 @@ def recent_entities(name: str, tables: tuple[str, ...], load):
     """The mapped rows `load()` found, or what it found under the cache_version this request reads,
     merged into this request's session without a query. A miss (None) is never kept: it cannot
     grow the store."""
-    store, version = _store()
+    store = _store()
     entry = store.get(name)
     if entry is None:
         found = load()
         if found is not None:
-            _keep(store, version, name, tuple(map(_detached_copy, found)), tables)
+            _keep(store, name, tuple(map(_detached_copy, found)), tables)
         return found
     return tuple(map(_into_session, entry[0]))
 
 
-def _store() -> tuple[_Kept, int]:
-    """This process's kept rows if they were read under the cache_version this request reads (else a
-    new, empty store), and that version."""
+def _store() -> _Kept:
+    """This process's kept rows if they were read under the cache_version this request reads, else
+    a new, empty store in their place."""
     version = _request_version()
     store = current_app.extensions.get(_STORE)
-    if store is None or store.version < version:
+    if store is None or store.version != version:
         store = current_app.extensions[_STORE] = _Kept(version)
-    elif store.version > version:
-        store = _Kept(version)  # this request read an older number than another did: keep nothing
-    return store, version
+    return store
 
 
-def _keep(store: _Kept, version: int, name: str, value, tables: tuple[str, ...]) -> tuple:
-    """Keep `value`, read under `version`: in `store` only while it is still the process's store."""
+def _keep(store: _Kept, name: str, value, tables: tuple[str, ...]) -> tuple:
+    """Keep `value`, read under `store.version`, unless another thread has since replaced `store`."""
     entry = (value, frozenset(tables))
-    if current_app.extensions.get(_STORE) is store and store.version == version:
+    if current_app.extensions.get(_STORE) is store:
         store[name] = entry
     return entry
 
