@@ -77,12 +77,6 @@ def engine_options(url: str, env) -> dict:
         "max_overflow": int(env.get("DB_MAX_OVERFLOW") or 5),
         "connect_args": {
             "connect_timeout": int(env.get("DB_CONNECT_TIMEOUT") or 5),
-            # Join in the order the query is written. Every join here starts at the table the
-            # WHERE clause narrows (tickets, comments, audit events) and adds small lookups (CTI
-            # names, people); searching other orders made planning the dashboard's five-table
-            # join cost 1.5 ms, three times executing it (bench/RESULTS.md). Plans still use the
-            # parameter values to pick indexes.
-            "options": "-c join_collapse_limit=1",
         },
     }
 
