@@ -45,14 +45,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     _register_blueprints(app)
-    from . import cli, db_pool, db_reuse, errors, jobs, ops, ratelimit, templating
+    from . import cli, db_reuse, errors, jobs, ops, ratelimit, templating
     from .auth.access import check_declarations, enforce_access
 
     ops.init_app(app)  # request ids, headers and probes wrap everything, so they come first
     ratelimit.init_app(app)  # before the access check, so refused API calls spend budget too
     app.before_request(enforce_access)
     jobs.init_app(app)
-    db_pool.init_app(app)
     db_reuse.init_app(app)
     errors.register(app)
     templating.register(app)

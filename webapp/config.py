@@ -69,12 +69,13 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
 
 
 def engine_options(url: str, env) -> dict:
-    """Connects give up instead of hanging; webapp/db_pool.py pings pooled connections that sat idle."""
+    """Connects give up instead of hanging; a pooled connection is pinged before each use, so a dead one is replaced."""
     if url.startswith("sqlite"):
         return {}
     return {
         "pool_size": int(env.get("DB_POOL_SIZE") or 5),
         "max_overflow": int(env.get("DB_MAX_OVERFLOW") or 5),
+        "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": int(env.get("DB_CONNECT_TIMEOUT") or 5),
         },
