@@ -173,7 +173,7 @@ def gunicorn_conf(monkeypatch):
 def test_gunicorn_defaults_suit_the_container(gunicorn_conf):
     conf = gunicorn_conf()
     assert conf.bind == "0.0.0.0:3080" and conf.workers == 2 and conf.threads == 4
-    assert conf.worker_class == "gthread"
+    assert conf.worker_class == "webapp.gunicorn_worker.BalancedThreadWorker"
     assert conf.timeout == 30 and conf.accesslog == "-"
     assert conf.logger_class.__name__ == "JsonGunicornLogger"
 
