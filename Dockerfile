@@ -36,5 +36,5 @@ COPY templates ./templates
 COPY static ./static
 USER 10001:10001
 EXPOSE 3080
-ENTRYPOINT ["python", "-m", "webapp.entrypoint"]
+ENTRYPOINT ["python", "-m", "webapp.serve.entrypoint"]
 CMD ["web"]

@@ -1,7 +1,7 @@
 """The RQ worker: `python worker.py [--burst]` runs queued jobs from REDIS_URL inside the app.
 
 The app is built once here; each job runs in a forked work horse that inherits it and pushes its
-own app context (webapp.jobs.app_job). Periodic jobs are enqueued by `rq cron` (webapp/schedule.py).
+own app context (webapp.jobs.app_job). Periodic jobs are enqueued by `rq cron` (webapp/jobs/schedule.py).
 """
 import argparse
 import sys

@@ -25,7 +25,7 @@ from webapp import create_app, jobs  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import AuditEvent, Category, CtiType, Item, Role, Status, Ticket, User  # noqa: E402
 from webapp.services import sweep  # noqa: E402
-from webapp.timeutil import utcnow  # noqa: E402
+from webapp.db.utc import utcnow  # noqa: E402
 
 CHUNK = 5000
 

@@ -26,7 +26,7 @@ from rq import Queue
 
 from webapp import jobs
 from webapp.extensions import db
-from webapp.tasks import PERIODIC
+from webapp.jobs.tasks import PERIODIC
 
 from .conftest import make_app
 
@@ -223,4 +223,4 @@ def dispatch_jobs_waiting(app) -> int:
     """Outbox dispatch runs waiting in the app's RQ queue."""
     with app.app_context():
         queue = Queue(jobs.queue_name(), connection=jobs.redis_connection())
-        return sum(job.func_name == "webapp.tasks.dispatch_outbox" for job in queue.get_jobs())
+        return sum(job.func_name == "webapp.jobs.tasks.dispatch_outbox" for job in queue.get_jobs())

@@ -132,7 +132,7 @@ def test_the_lone_create_writes_what_the_orm_path_writes(real_app, world):
 
 
 def test_a_failed_lone_statement_raises_what_sqlalchemy_would_and_restores_the_connection(real_app, world):
-    from webapp.services.base import execute_first
+    from webapp.db.execute import execute_first
 
     orphan = sa.insert(AuditEvent).values(ticket_id=sa.bindparam("ticket_id"), action="create",
                                           created_at=sa.func.now()).returning(AuditEvent.id)
@@ -148,7 +148,7 @@ def test_a_failed_lone_statement_raises_what_sqlalchemy_would_and_restores_the_c
 
 
 def test_a_connection_the_server_closed_is_dropped_and_the_next_request_gets_a_new_one(real_app, world):
-    from webapp.services.base import execute_first
+    from webapp.db.execute import execute_first
 
     with real_app.app_context():
         agent = caller(world)

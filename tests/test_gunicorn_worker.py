@@ -1,5 +1,5 @@
 """The gunicorn worker that steps back from accepting when connections queue up, so that sibling
-processes take them (webapp/gunicorn_worker.py): driven here on a real listening socket."""
+processes take them (webapp/serve/gunicorn_worker.py): driven here on a real listening socket."""
 import logging
 import os
 import selectors
@@ -9,8 +9,8 @@ import time
 import pytest
 from gunicorn.config import Config
 
-from webapp import gunicorn_worker
-from webapp.gunicorn_worker import BalancedThreadWorker
+from webapp.serve import gunicorn_worker
+from webapp.serve.gunicorn_worker import BalancedThreadWorker
 
 PAUSE = 0.3  # long enough that a slow machine cannot outrun it between two lines of the test
 

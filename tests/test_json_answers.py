@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from flask.json.provider import DefaultJSONProvider
 
-from webapp.json_answers import OrjsonProvider
+from webapp.http.json import OrjsonProvider
 
 
 @dataclass

@@ -3,7 +3,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from webapp.markdown import render
+from webapp.ui.markdown import render
 
 DANGEROUS_TAGS = {"script", "iframe", "svg", "object", "embed", "style", "form", "math", "base", "link", "meta"}
 

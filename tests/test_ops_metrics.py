@@ -9,7 +9,7 @@ from rq import Queue
 from webapp.extensions import db
 from webapp.models import OutboxEvent, Status
 from webapp.services.tickets import change_status
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 from .conftest import make_app
 from .ops_support import metric_value, require

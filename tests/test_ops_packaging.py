@@ -131,7 +131,7 @@ def test_the_image_is_multi_stage_slim_non_root_and_runtime_only():
     assert user.split(":")[0] not in {"0", "root"}
     assert "-r requirements.runtime.lock" in DOCKERFILE and "requirements.lock" not in DOCKERFILE.replace(
         "requirements.runtime.lock", "")
-    assert 'ENTRYPOINT ["python", "-m", "webapp.entrypoint"]' in DOCKERFILE and 'CMD ["web"]' in DOCKERFILE
+    assert 'ENTRYPOINT ["python", "-m", "webapp.serve.entrypoint"]' in DOCKERFILE and 'CMD ["web"]' in DOCKERFILE
 
 
 def _pins(lock: str) -> dict[str, str]:
@@ -164,7 +164,7 @@ def gunicorn_conf(monkeypatch):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        import webapp.gunicorn_conf as module
+        import webapp.serve.gunicorn_conf as module
 
         return importlib.reload(module)
     return load
@@ -173,7 +173,7 @@ def gunicorn_conf(monkeypatch):
 def test_gunicorn_defaults_suit_the_container(gunicorn_conf):
     conf = gunicorn_conf()
     assert conf.bind == "0.0.0.0:3080" and conf.workers == 2 and conf.threads == 4
-    assert conf.worker_class == "webapp.gunicorn_worker.BalancedThreadWorker"
+    assert conf.worker_class == "webapp.serve.gunicorn_worker.BalancedThreadWorker"
     assert conf.timeout == 30 and conf.accesslog == "-"
     assert conf.logger_class.__name__ == "JsonGunicornLogger"
 

@@ -169,15 +169,15 @@ def database(pg_server):
 
 @pytest.fixture(scope="module")
 def server(database, private_redis, tmp_path_factory):
-    """`python -m webapp.entrypoint web` (migrate, then gunicorn), seeded with `flask seed`."""
+    """`python -m webapp.serve.entrypoint web` (migrate, then gunicorn), seeded with `flask seed`."""
     tmp = tmp_path_factory.mktemp("web")
     port = free_port()
     env = base_env(tmp, database[1], private_redis[1], port)
-    process = Process([sys.executable, "-m", "webapp.entrypoint", "web"], env, tmp / "web.log")
+    process = Process([sys.executable, "-m", "webapp.serve.entrypoint", "web"], env, tmp / "web.log")
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(ready(url), 60, f"/readyz on {url}; log:\n{process.output()[-3000:]}")
-        seeded = subprocess.run([sys.executable, "-m", "webapp.entrypoint", "flask", "seed"], cwd=ROOT, env=env,
+        seeded = subprocess.run([sys.executable, "-m", "webapp.serve.entrypoint", "flask", "seed"], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=60, check=True).stdout
         yield {
             "url": url, "env": env, "process": process, "database": database, "tmp": tmp,
@@ -343,8 +343,8 @@ def test_the_worker_and_cron_processes_start_from_the_same_entrypoint(server, pr
     connection = Redis.from_url(private_redis[1])
     schedule = tmp_path / "schedule.py"
     schedule.write_text("from rq import cron\ncron.register(print, queue_name='ops-e2e', interval=3600)\n")
-    worker = Process([sys.executable, "-m", "webapp.entrypoint", "worker"], server["env"], tmp_path / "w.log")
-    cron = Process([sys.executable, "-m", "webapp.entrypoint", "cron", str(schedule)], server["env"],
+    worker = Process([sys.executable, "-m", "webapp.serve.entrypoint", "worker"], server["env"], tmp_path / "w.log")
+    cron = Process([sys.executable, "-m", "webapp.serve.entrypoint", "cron", str(schedule)], server["env"],
                    tmp_path / "c.log")
     try:
         wait_until(lambda: len(Worker.all(connection=connection)) == 1, 30, f"an RQ worker:\n{worker.output()}")
@@ -366,7 +366,7 @@ def test_replicas_wait_for_the_database_then_migrate_one_at_a_time(pg_server, tm
     name = f"ticketing_ops_late_{os.getpid()}_{secrets.token_hex(3)}"
     url = sa.make_url(pg_server).set(database=name).render_as_string(hide_password=False)
     ports = [free_port(), free_port()]
-    replicas = [Process([sys.executable, "-m", "webapp.entrypoint", "web"],
+    replicas = [Process([sys.executable, "-m", "webapp.serve.entrypoint", "web"],
                         base_env(tmp_path, url, None, port), tmp_path / f"web-{port}.log") for port in ports]
     engine = admin_engine(pg_server)
     try:
@@ -387,7 +387,7 @@ def test_replicas_wait_for_the_database_then_migrate_one_at_a_time(pg_server, tm
 def test_the_entrypoint_gives_up_when_the_database_never_comes(tmp_path):
     env = base_env(tmp_path, "postgresql://ticketing:pw@127.0.0.1:9/nowhere", None, free_port())
     env["WAIT_TIMEOUT"] = "2"
-    process = Process([sys.executable, "-m", "webapp.entrypoint", "web"], env, tmp_path / "web.log")
+    process = Process([sys.executable, "-m", "webapp.serve.entrypoint", "web"], env, tmp_path / "web.log")
     try:
         assert process.popen.wait(timeout=30) == 1
     finally:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from redis import Redis
 from rq import Queue
 
-from webapp import tasks
+from webapp.jobs import tasks
 from webapp.extensions import db
 from webapp.models import OutboxEvent, User
 from webapp.services.tickets import create_ticket

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from webapp import ratelimit, ratelimit_redis
+from webapp import ratelimit
+from webapp.ratelimit import redis_counts as ratelimit_redis
 from webapp.ratelimit import Rate, RateLimiter, parse_rate
 
 

@@ -5,14 +5,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from webapp import tasks
+from webapp.jobs import tasks
 from webapp.extensions import db
 from webapp.models import AuditEvent, DeliveryStatus, OutboxEvent, Role, Status, Webhook, WebhookDelivery
 from webapp.services import ValidationError, delivery
 from webapp.services import webhooks as service
 from webapp.services.comments import add_comment
 from webapp.services.tickets import change_status
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 from .factories import Factories
 from .jobs_fixtures import (  # noqa: F401
@@ -182,14 +182,14 @@ def test_a_delivery_lost_with_its_worker_is_retried_once_its_lease_runs_out(app,
 
 
 def test_one_dispatch_job_per_transaction_however_many_events(app, make, monkeypatch):
-    from webapp import jobs
+    from webapp.services import base
     from webapp.services.tickets import update_ticket
 
     ticket = make.ticket()
     requested = []
-    monkeypatch.setattr(jobs, "enqueue", lambda *job: requested.append(job))
+    monkeypatch.setattr(base, "_enqueue", lambda *job: requested.append(job))  # the job layer's after-commit hook
     update_ticket(ticket.creator, ticket, {"title": "New title", "severity": 1, "status": "IN_PROGRESS"})
-    assert requested == [("webapp.tasks.dispatch_outbox",)]
+    assert requested == [("webapp.jobs.tasks.dispatch_outbox",)]
 
 
 def _dispatch_statements(batch_size: int) -> tuple[int, list[str]]:
@@ -427,10 +427,10 @@ def test_embedded_mode_keeps_one_dispatch_run_waiting(app, monkeypatch):
     monkeypatch.setattr(jobs, "_executor", lambda _app: type("Pool", (), {"submit": lambda *a: submitted.append(a)})())
     monkeypatch.setitem(app.extensions, "jobs_pending", set())
     for _ in range(3):
-        jobs.enqueue("webapp.tasks.dispatch_outbox")
-        jobs.enqueue("webapp.tasks.deliver_webhook", 7)  # one job per delivery: never merged
-    assert [call[3:] for call in submitted].count(("webapp.tasks.dispatch_outbox",)) == 1
+        jobs.enqueue("webapp.jobs.tasks.dispatch_outbox")
+        jobs.enqueue("webapp.jobs.tasks.deliver_webhook", 7)  # one job per delivery: never merged
+    assert [call[3:] for call in submitted].count(("webapp.jobs.tasks.dispatch_outbox",)) == 1
     assert len(submitted) == 4
-    jobs.forget_pending("webapp.tasks.dispatch_outbox")  # the waiting run has started
-    jobs.enqueue("webapp.tasks.dispatch_outbox")
+    jobs.forget_pending("webapp.jobs.tasks.dispatch_outbox")  # the waiting run has started
+    jobs.enqueue("webapp.jobs.tasks.dispatch_outbox")
     assert len(submitted) == 5

@@ -26,7 +26,7 @@ from webapp.models import (
 from webapp.services import webhooks
 from webapp.services.comments import add_comment
 from webapp.services.tickets import change_status
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 from .conftest import CsrfClient, make_app
 from .factories import PASSWORD, Factories
@@ -87,7 +87,7 @@ def test_sweep_job_runs_on_the_worker(rq_app):
         ticket.resolved_at = utcnow() - timedelta(days=15)
         db.session.commit()
         ticket_id = ticket.id
-        jobs.enqueue("webapp.tasks.sweep")
+        jobs.enqueue("webapp.jobs.tasks.sweep")
     run_burst(rq_app)
     with rq_app.app_context():
         assert db.session.get(Ticket, ticket_id).status == Status.CLOSED
@@ -96,22 +96,22 @@ def test_sweep_job_runs_on_the_worker(rq_app):
 
 
 def load_schedule(redis_url: str, queue_name: str, monkeypatch) -> CronScheduler:
-    """What `rq cron --url $REDIS_URL webapp.schedule` loads, with RQ_QUEUE set as for the worker."""
+    """What `rq cron --url $REDIS_URL webapp.jobs.schedule` loads, with RQ_QUEUE set as for the worker."""
     monkeypatch.setenv("RQ_QUEUE", queue_name)
     scheduler = CronScheduler(connection=Redis.from_url(redis_url))
-    scheduler.load_config_from_file("webapp.schedule")
+    scheduler.load_config_from_file("webapp.jobs.schedule")
     return scheduler
 
 
 def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(redis_url, queue_name, monkeypatch):
     scheduled = {job.func_name: job for job in load_schedule(redis_url, queue_name, monkeypatch).get_jobs()}
-    assert set(scheduled) == {"webapp.tasks.sweep", "webapp.tasks.requeue_undelivered",
-                              "webapp.tasks.purge_idempotency_records"}
-    purge = scheduled["webapp.tasks.purge_idempotency_records"]
+    assert set(scheduled) == {"webapp.jobs.tasks.sweep", "webapp.jobs.tasks.requeue_undelivered",
+                              "webapp.jobs.tasks.purge_idempotency_records"}
+    purge = scheduled["webapp.jobs.tasks.purge_idempotency_records"]
     assert (purge.cron, purge.queue_name) == ("30 * * * *", queue_name)
-    assert (scheduled["webapp.tasks.sweep"].cron, scheduled["webapp.tasks.sweep"].queue_name) == ("0 * * * *", queue_name)
-    assert (scheduled["webapp.tasks.requeue_undelivered"].interval,
-            scheduled["webapp.tasks.requeue_undelivered"].queue_name) == (60, queue_name)
+    assert (scheduled["webapp.jobs.tasks.sweep"].cron, scheduled["webapp.jobs.tasks.sweep"].queue_name) == ("0 * * * *", queue_name)
+    assert (scheduled["webapp.jobs.tasks.requeue_undelivered"].interval,
+            scheduled["webapp.jobs.tasks.requeue_undelivered"].queue_name) == (60, queue_name)
 
 
 def test_redis_down_then_up_loses_nothing(committed_app, redis_url, queue_name, receiver, monkeypatch):
@@ -160,7 +160,7 @@ def _undispatched() -> int:
 
 
 def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url, queue_name, receiver, tmp_path):
-    """`rq cron --url $REDIS_URL webapp.schedule` enqueues the requeue job; `python worker.py --burst` runs it."""
+    """`rq cron --url $REDIS_URL webapp.jobs.schedule` enqueues the requeue job; `python worker.py --burst` runs it."""
     env = {**os.environ, "DATABASE_URL": committed_db, "SECRET_KEY": "process-test", "REDIS_URL": redis_url,
            "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path)}
     env.pop("TEST_DATABASE_URL", None)
@@ -172,7 +172,7 @@ def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url
         owed = db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.id >= _webhook_created_event_id()))
     dispose(app)
     bin_dir = Path(sys.executable).parent
-    cron = subprocess.Popen([str(bin_dir / "rq"), "cron", "--url", redis_url, "webapp.schedule"], env=env,
+    cron = subprocess.Popen([str(bin_dir / "rq"), "cron", "--url", redis_url, "webapp.jobs.schedule"], env=env,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         connection = Redis.from_url(redis_url)
@@ -227,9 +227,9 @@ def test_the_minutely_requeue_replaces_a_lost_dispatch_job(rq_app, receiver):
         Queue(jobs.queue_name(), connection=jobs.redis_connection()).empty()  # Redis lost the job...
     assert dispatch_jobs_waiting(rq_app) == 0  # ...while its pending mark still says one is waiting
     with rq_app.app_context():
-        jobs.enqueue("webapp.tasks.dispatch_outbox")
+        jobs.enqueue("webapp.jobs.tasks.dispatch_outbox")
     assert dispatch_jobs_waiting(rq_app) == 0
     with rq_app.app_context():
-        jobs.enqueue("webapp.tasks.requeue_undelivered")
+        jobs.enqueue("webapp.jobs.tasks.requeue_undelivered")
     run_burst(rq_app)
     assert len(receiver.requests) == 1

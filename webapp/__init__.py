@@ -3,14 +3,14 @@ from pathlib import Path
 
 from flask import Flask
 from jinja2 import StrictUndefined
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from . import config as config_module
-from .extensions import csrf, db, login_manager, migrate
-from .json_answers import OrjsonProvider
-from .sessions import PageSessions
-from .timeutil import render_migration_type
+from .db import sqlite  # noqa: F401  (its engine listeners configure SQLite connections)
+from .db.utc import render_migration_type
+from .extensions import csrf, login_manager, migrate
+from .extensions import db as sqlalchemy_db  # `db` here is the webapp.db package
+from .http.json import OrjsonProvider
+from .http.sessions import PageSessions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,14 +28,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(settings)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-    app.json = OrjsonProvider(app)  # keys in the order built; a page of tickets in a tenth of the time
+    app.json = OrjsonProvider(app)  # keys in the order built
     app.session_interface = PageSessions()
     if app.config.get("TESTING"):
         app.jinja_env.undefined = StrictUndefined
 
-    db.init_app(app)
+    sqlalchemy_db.init_app(app)
     migrate.init_app(
-        app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+        app, sqlalchemy_db, directory=str(ROOT / "migrations"), render_as_batch=True,
         compare_type=True, render_item=render_migration_type,
     )
     login_manager.init_app(app)
@@ -45,19 +45,49 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     _register_blueprints(app)
-    from . import cli, db_reuse, errors, jobs, ops, ratelimit, templating
-    from .auth.access import check_declarations, enforce_access
+    from . import cli, jobs, ops, ratelimit
+    from .auth.access import check_declarations
+    from .db import reuse
+    from .http import errors
+    from .ui import templating
 
-    ops.init_app(app)  # request ids, headers and probes wrap everything, so they come first
-    ratelimit.init_app(app)  # before the access check, so refused API calls spend budget too
-    app.before_request(enforce_access)
-    jobs.init_app(app)
-    db_reuse.init_app(app)
+    ops.init_app(app)
+    ratelimit.init_app(app)
+    scheduler = jobs.init_app(app)
+    _register_request_hooks(app, scheduler=scheduler, end_reads_with_commit=reuse.init_app(app))
     errors.register(app)
     templating.register(app)
     cli.register(app)
     check_declarations(app)
     return app
+
+
+def _register_request_hooks(app: Flask, *, scheduler, end_reads_with_commit: bool) -> None:
+    """Every before/after/teardown request hook of the app, here and nowhere else, in the order they run.
+
+    Before a request: 1. the latency timer (it measures everything after it); 2. the request id (log
+    lines and refusals carry it); then Flask-WTF's CSRF check (registered by the extension); 3. the
+    embedded scheduler's start, once; 4. the API key's rate budget (before the access check, so
+    refused calls spend budget too); 5. the route's declared access policy.
+    After it (Flask calls these in the reverse of the order they are registered; listed as they run):
+    1. the X-RateLimit-* headers; 2. the latency observation; 3. the request id and security headers;
+    then Flask-Login's remember-cookie update (registered by the extension).
+    At teardown: the read-only COMMIT (db/reuse.py), before Flask-SQLAlchemy removes the session.
+    """
+    from .api.ratelimit import budget_headers, spend_budget
+    from .auth.access import enforce_access
+    from .db.reuse import commit_if_read_only
+    from .ops.http import finish_response, start_request
+    from .ops.metrics import observe, start_timer
+
+    # Ahead of the hooks extensions registered at init (Flask-WTF's CSRF check), so refusals are timed too.
+    app.before_request_funcs.setdefault(None, [])[:0] = [start_timer, start_request]
+    for hook in (*([scheduler.ensure_started] if scheduler else []), spend_budget, enforce_access):
+        app.before_request(hook)
+    for hook in reversed((budget_headers, observe, finish_response)):
+        app.after_request(hook)
+    if end_reads_with_commit:
+        app.teardown_appcontext(commit_if_read_only)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -73,28 +103,3 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp, url_prefix="/admin/webhooks")
     csrf.exempt(api_bp)  # key-authenticated only: no cookie, so no cross-site forgery
     app.register_blueprint(api_bp, url_prefix="/api")
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, _record):
-    """SQLite: enforce foreign keys, WAL for concurrent readers, wait instead of failing on locks."""
-    if type(dbapi_connection).__module__ != "sqlite3":
-        return
-    dbapi_connection.isolation_level = None  # let SQLAlchemy issue BEGIN (savepoints work)
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(conn):
-    """SQLite: take the write lock up front. A deferred BEGIN that reads, then writes after another
-    thread's commit (a request beside an in-process job) fails at once with "database is locked";
-    an IMMEDIATE one waits its turn under busy_timeout instead. A connection may ask for a plain
-    deferred BEGIN with the execution option sqlite_begin="DEFERRED" (the test harness does)."""
-    if conn.dialect.name == "sqlite":
-        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql("BEGIN DEFERRED" if mode == "DEFERRED" else "BEGIN IMMEDIATE")

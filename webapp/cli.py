@@ -7,8 +7,8 @@ import click
 from flask import current_app
 
 from .extensions import db
-from .templating import exact_time
-from .timeutil import utcnow
+from .ui.templating import exact_time
+from .db.utc import utcnow
 from .models import Category, CtiType, Item, Role
 from .services import ValidationError
 from .services import sweep as sweep_service
@@ -145,7 +145,7 @@ def sweep_command(dry_run, as_of, workers):
     else:
         batches = sweep_service.close_due(as_of, workers=workers)
     count = 0
-    for batch in batches:  # one write per batch: a write per ticket was a fifth of a big sweep's time
+    for batch in batches:  # one write per batch, not per ticket
         count += len(batch)
         click.echo("\n".join(
             f"  {verb} {ticket.display_id}  resolved {exact_time(ticket.resolved_at)}  {ticket.title}"

@@ -103,7 +103,7 @@ RATE_LIMITS = {
 
 
 def rate_limits(env) -> dict:
-    """Limits like "5 per 15 minutes" (webapp/ratelimit.py parses and checks them at start-up)."""
+    """Limits like "5 per 15 minutes" (webapp/ratelimit/__init__.py parses and checks them at start-up)."""
     return {name: env.get(name) or default for name, default in RATE_LIMITS.items()}
 
 

@@ -7,7 +7,7 @@ import pytest
 from webapp.extensions import db
 from webapp.models import Role, Status
 from webapp.services.tickets import change_status
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 
 def _aged(ticket, minutes_ago: int):

@@ -8,7 +8,7 @@ from webapp.extensions import db
 from webapp.models import Comment, IdempotencyRecord, Role, Status, Ticket
 from webapp.services import tickets as ticket_service
 from webapp.services.idempotency import purge_expired
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 from .conftest import ticket_count
 
@@ -211,7 +211,7 @@ def test_closed_dedup_ticket_no_longer_matches(make, keys, n8n_cti):
 
 
 def test_expired_records_are_purged_by_an_hourly_job():
-    from webapp.tasks import PERIODIC
+    from webapp.jobs.tasks import PERIODIC
 
-    [job] = [p for p in PERIODIC if p.path == "webapp.tasks.purge_idempotency_records"]
+    [job] = [p for p in PERIODIC if p.path == "webapp.jobs.tasks.purge_idempotency_records"]
     assert job.cron == "30 * * * *" and job.every == 3600

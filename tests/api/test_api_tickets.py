@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import AuditEvent, Role, Ticket
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 from .conftest import ticket_count
 

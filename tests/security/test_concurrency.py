@@ -19,7 +19,7 @@ from webapp.services import comments as comment_service
 from webapp.services import sweep
 from webapp.services import tickets as ticket_service
 from webapp.services.base import transaction
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 from ..conftest import CsrfClient
 from ..factories import PASSWORD, Factories

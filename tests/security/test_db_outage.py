@@ -177,7 +177,7 @@ def test_database_down_means_quick_clear_503s_and_back_up_means_service(cluster,
 
 def test_an_unreachable_database_is_a_503_not_a_500_in_every_mode(caplog):
     """The handler alone, on any machine: a PostgreSQL URL whose port nothing listens on."""
-    logging.getLogger("webapp.errors").disabled = False  # an earlier upgrade()'s alembic fileConfig disables it
+    logging.getLogger("webapp.http.errors").disabled = False  # an earlier upgrade()'s alembic fileConfig disables it
     app = make_app(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
     client = app.test_client()
     with client.session_transaction() as session:

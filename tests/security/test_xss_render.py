@@ -2,7 +2,7 @@
 import pytest
 from flask import render_template_string
 
-from webapp.markdown import render
+from webapp.ui.markdown import render
 
 from .xss import injections, payloads
 
@@ -31,10 +31,10 @@ def test_escaped_text_holds_no_markup(app):
 
 
 def test_queue_rows_escape_every_value_from_data(app):
-    """The dashboard's rows are built in Python (webapp.badges), not by Jinja's autoescape."""
+    """The dashboard's rows are built in Python (webapp.ui.badges), not by Jinja's autoescape."""
     from datetime import datetime, timezone
 
-    from webapp.badges import queue_rows
+    from webapp.ui.badges import queue_rows
     from webapp.services.queue import Person, QueueRow
 
     moment = datetime(2026, 11, 1, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ import pytest
 from webapp.extensions import db
 from webapp.services import queue
 from webapp.services.tickets import assign, change_status
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 from .conftest import BOOSTED, PARTIAL, RESTORE, is_full_page, varies_on_htmx
 

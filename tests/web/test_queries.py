@@ -11,7 +11,7 @@ from webapp.models import Category, CtiType, Item, Ticket, User
 from webapp.services import audit, comments, recent
 from webapp.services.queue import QueueFilter, list_tickets
 from webapp.services.tickets import assign, change_severity
-from webapp.timeutil import utcnow
+from webapp.db.utc import utcnow
 
 
 @contextmanager

@@ -1,13 +1,13 @@
 """The Category -> Type -> Item tree on one page, edited in place with htmx."""
 from dataclasses import dataclass, field
 
-from flask import flash, redirect, render_template, request, url_for
-from jinja2_fragments.flask import render_block
+from flask import flash, redirect, request, url_for
 
 from ..auth.access import ADMIN, access
 from ..services import cti_admin
+from ..ui.rendering import render, render_partial, wants_fragment
 from . import bp
-from .helpers import actor, attempt, wants_fragment
+from .helpers import actor, attempt
 
 LEVEL = "<any(category,type,item):level>"
 NAME_TEMPLATE = "admin/_cti_name.html"
@@ -31,10 +31,7 @@ class TreeState:
 
 def _tree(state: TreeState | None = None, status: int = 200):
     """The whole page, or only the tree for an htmx swap; one context for both."""
-    context = {"categories": cti_admin.load_tree(), "state": state or TreeState()}
-    if wants_fragment():
-        return render_block("admin/cti.html", "tree", **context), status
-    return render_template("admin/cti.html", **context), status
+    return render("admin/cti.html", "tree", status=status, categories=cti_admin.load_tree(), state=state or TreeState())
 
 
 def _done(message: str, anchor: str, state: TreeState):
@@ -67,8 +64,7 @@ def cti_add(level: str):
 
 def _name(level: str, entry, *, editing: bool, value=None, error=None, status: int = 200):
     """The entry's name cell alone: plain (click to edit) or the inline rename form."""
-    page = render_template(NAME_TEMPLATE, level=level, entry=entry, editing=editing, value=value, error=error)
-    return page, status
+    return render_partial(NAME_TEMPLATE, status=status, level=level, entry=entry, editing=editing, value=value, error=error)
 
 
 def _back_to(level: str, entry_id: int):

@@ -1,31 +1,11 @@
-"""What every admin view shares: fragment-or-page decisions, the acting admin, refusals shown in place."""
-from flask import current_app, request
+"""What every admin view shares: the acting admin, refusals shown in place, the admin tabs."""
+from flask import current_app
 from flask_login import current_user
 
 from ..models import User
 from ..services.base import rollback
 from ..services.errors import DomainError
 from . import bp
-
-HTMX_HEADERS = ("HX-Request", "HX-Request-Type", "HX-History-Restore-Request")
-
-
-def wants_fragment() -> bool:
-    """Only a targeted htmx swap gets a fragment; boosted, history and plain requests get the page."""
-    headers = request.headers
-    return (
-        headers.get("HX-Request") == "true"
-        and headers.get("HX-Request-Type") == "partial"
-        and headers.get("HX-History-Restore-Request") != "true"
-    )
-
-
-@bp.after_request
-def vary_on_htmx(response):
-    """The same URL answers a fragment or a page depending on these headers; caches must know."""
-    for header in HTMX_HEADERS:
-        response.vary.add(header)
-    return response
 
 
 @bp.context_processor

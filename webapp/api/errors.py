@@ -1,7 +1,7 @@
 """The API's one error shape, with the services' neutral field names turned into the API's camelCase."""
 from flask import jsonify
 
-from ..errors import error_body
+from ..http.errors import error_body
 from ..services import DomainError, ValidationError
 from ..services.base import rollback
 from . import bp

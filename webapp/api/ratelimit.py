@@ -1,4 +1,4 @@
-"""Per-key rate limiting of the API on the app's one limiter (webapp/ratelimit.py): one budget
+"""Per-key rate limiting of the API on the app's one limiter (webapp/ratelimit/__init__.py): one budget
 (API_RATE_LIMIT) per key, shared by every route a key unlocks; over it, 429 + Retry-After."""
 import hashlib
 import math
@@ -39,7 +39,3 @@ def budget_headers(response):
         response.headers["X-RateLimit-Reset"] = str(math.ceil(verdict.reset_at))
     return response
 
-
-def limit_api(app) -> None:
-    app.before_request(spend_budget)
-    app.after_request(budget_headers)

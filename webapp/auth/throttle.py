@@ -1,6 +1,6 @@
 """Brute-force guard for sign-in: failed attempts are limited per account and per client address.
 
-Two budgets on the app's one rate limiter (webapp/ratelimit.py) wrap the login view. Only
+Two budgets on the app's one rate limiter (webapp/ratelimit/__init__.py) wrap the login view. Only
 failures count, and the right password clears the account's count; once a budget is spent, every
 attempt for that account or from that address is refused with 429 + Retry-After until the window
 moves on, without the password even being checked.

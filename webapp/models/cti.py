@@ -3,7 +3,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..timeutil import UTCDateTime, utcnow
+from ..db.utc import UTCDateTime, utcnow
 
 
 class Category(db.Model):

@@ -5,7 +5,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..timeutil import UTCDateTime, utcnow
+from ..db.utc import UTCDateTime, utcnow
 
 
 class OutboxEvent(db.Model):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..timeutil import UTCDateTime, utcnow
+from ..db.utc import UTCDateTime, utcnow
 
 API_KEY_PREFIX = "sk_"
 AVATAR_COLOURS = 12  # classes avatar-c0 .. avatar-c11 in app.css (no inline styles: CSP)

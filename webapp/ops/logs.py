@@ -59,12 +59,8 @@ class JsonGunicornLogger(GunicornLogger):
                 handler.setFormatter(JsonFormatter())
 
     def access(self, resp, req, environ, request_time):
-        """One JSON line per request, written straight to the access handlers' streams.
-
-        The same fields JsonFormatter writes, without a LogRecord per request (the logging
-        machinery cost a third of a millisecond a request, more than some whole pages), and
-        encoded by orjson (the standard encoder was 3 % of an API create).
-        """
+        """One JSON line per request, with JsonFormatter's fields, written straight to the access
+        handlers' streams (no LogRecord per request; docs/performance.md)."""
         if not self.access_log_enabled:
             return
         status = int(str(resp.status).split()[0])

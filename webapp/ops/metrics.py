@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, SEVERITY_LABELS, OutboxEvent, Ticket
-from ..timeutil import utcnow
+from ..db.utc import utcnow
 from .http import peer_address, was_forwarded
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,6 @@ REQUEST_LATENCY = Histogram(
 def init_app(app) -> None:
     app.extensions["ops_metrics_networks"] = parse_networks(app.config["METRICS_ALLOW_CIDRS"])
     app.extensions["ops_metrics_cache"] = {}
-    app.before_request_funcs.setdefault(None, []).insert(0, _start_timer)
-    app.after_request(_observe)
 
 
 def parse_networks(value: str) -> tuple:
@@ -43,11 +41,13 @@ def parse_networks(value: str) -> tuple:
         raise RuntimeError(f"METRICS_ALLOW_CIDRS: {exc}") from None
 
 
-def _start_timer() -> None:
+def start_timer() -> None:
+    """before_request: the moment the request's latency is measured from."""
     g.request_started = time.perf_counter()
 
 
-def _observe(response):
+def observe(response):
+    """after_request: record the request's latency by method, endpoint and status."""
     started = g.pop("request_started", None)
     if started is not None:
         method = request.method if request.method in KNOWN_METHODS else "OTHER"

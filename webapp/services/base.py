@@ -1,19 +1,16 @@
 """The transaction helpers every service shares: commit once, then run follow-up jobs."""
+from collections.abc import Callable
 from contextlib import contextmanager
-from functools import cache
 
-import psycopg
-import sqlalchemy as sa
-from psycopg.pq import TransactionStatus
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..db_reuse import note_write
+from ..db.execute import DEFER_KEY
 from ..extensions import db
-from .errors import Conflict
+from .cti import _as_id
+from .errors import Conflict, NotFound
 
-_DEFER = "defer_commit"
+_enqueue: Callable[..., None] | None = None  # set by on_commit_enqueue
 _JOBS = "after_commit_jobs"
 
 
@@ -23,7 +20,7 @@ def commit(*, keep_loaded: bool = False) -> None:
     `keep_loaded`: the objects just written keep their values after the commit instead of being
     read back on next use (a new ticket's answer needs nothing the database could have changed).
     """
-    deferred = db.session.info.get(_DEFER)
+    deferred = db.session.info.get(DEFER_KEY)
     session = db.session()
     expire = session.expire_on_commit
     try:
@@ -39,53 +36,21 @@ def commit(*, keep_loaded: bool = False) -> None:
         _run_after_commit()
 
 
-def execute_first(statement, params: dict):
-    """The first column of the first row of `statement`: the one statement a transaction writes,
-    before anything else in it, the caller committing next (not inside `transaction()`).
-
-    On PostgreSQL it runs in autocommit, where it is still atomic and neither BEGIN nor COMMIT
-    costs a round trip, and straight on the driver, with the SQL and value processing SQLAlchemy
-    compiled for it once: its execution machinery cost more than psycopg's own (py-spy, API
-    create). Elsewhere, or after other statements, it runs as usual in the open transaction.
-    """
-    session = db.session()
-    connection = session.connection()
-    raw = connection.connection.driver_connection
-    if (connection.dialect.name != "postgresql" or session.info.get(_DEFER)
-            or raw.info.transaction_status != TransactionStatus.IDLE):
-        return session.execute(statement, params).scalar()
-    compiled = _compiled(statement, connection.dialect)
-    sql, processors = compiled.string, compiled._bind_processors
-    values = {name: processors[name](value) if name in processors else value
-              for name, value in compiled.construct_params(params).items()}
-    note_write(connection)
-    raw.autocommit = True
-    try:
-        row = raw.execute(sql, values, prepare=True).fetchone()
-    except psycopg.Error as exc:
-        _raise_as_sqlalchemy(connection, exc, sql, values)
-    finally:
-        try:
-            raw.autocommit = False
-        except psycopg.Error:
-            connection.invalidate()  # broken: it must not go back to the pool in autocommit
-    return row[0] if row else None
+def get_or_404(model, ident, message: str, *, accept=None):
+    """The `model` row whose primary key is `ident` (7 or "7"; anything else names none) and that
+    `accept`, if given, admits; otherwise NotFound(message)."""
+    key = _as_id(ident)
+    row = db.session.get(model, key) if key is not None else None
+    if row is None or (accept is not None and not accept(row)):
+        raise NotFound(message)
+    return row
 
 
-@cache
-def _compiled(statement, dialect):
-    """`statement` compiled for psycopg once: its SQL, its own values, and their processors (JSON)."""
-    return statement.compile(dialect=dialect)
-
-
-def _raise_as_sqlalchemy(connection, exc: psycopg.Error, sql: str, values: dict):
-    """Raise the error SQLAlchemy would have (IntegrityError, OperationalError, ...), dropping a
-    connection that the server closed, so the handlers and the pool see what they always see."""
-    disconnected = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
-    if disconnected:
-        connection.invalidate(exc)
-    raise DBAPIError.instance(sql, values, exc, psycopg.Error, connection_invalidated=disconnected,
-                              dialect=connection.dialect) from exc
+def found(row, message: str):
+    """`row` as a loader found it, or NotFound(message) if it found none."""
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def flush() -> None:
@@ -109,18 +74,18 @@ def _failures_rolled_back():
 @contextmanager
 def transaction():
     """Group several service calls into one commit (e.g. a PATCH of many fields)."""
-    if db.session.info.get(_DEFER):
+    if db.session.info.get(DEFER_KEY):
         yield
         return
-    db.session.info[_DEFER] = True
+    db.session.info[DEFER_KEY] = True
     try:
         yield
     except BaseException:
-        db.session.info[_DEFER] = False
+        db.session.info[DEFER_KEY] = False
         db.session.rollback()
         db.session.info.pop(_JOBS, None)
         raise
-    db.session.info[_DEFER] = False
+    db.session.info[DEFER_KEY] = False
     commit()
 
 
@@ -137,66 +102,16 @@ def after_commit(func_path: str, *args) -> None:
         jobs.append((func_path, args))
 
 
+def on_commit_enqueue(enqueue: Callable[..., None]) -> None:
+    """Set how queued jobs are handed over after a commit: the job layer registers itself at start-up,
+    so services never import it."""
+    global _enqueue
+    _enqueue = enqueue
+
+
 def _run_after_commit() -> None:
-    from ..jobs import enqueue
-
     jobs = db.session.info.pop(_JOBS, [])
+    if jobs and _enqueue is None:
+        raise RuntimeError("no job layer registered (webapp.jobs.init_app) to run after-commit jobs")
     for func_path, args in jobs:
-        enqueue(func_path, *args)
-
-
-def row_limit(value: int | str):
-    """A LIMIT written into the SQL text, not sent as a parameter. `value`: a number, or the name of
-    a parameter bound at execution (for statements built once and reused).
-
-    PostgreSQL keeps one plan for a prepared statement only if that plan suits every value it may
-    be given; with the LIMIT unknown, reading an index in order for "the first 26 rows" no longer
-    looks cheap, so it planned our joins afresh on every execution: 2.2 ms of its CPU per API list
-    page instead of 0.2 (pgbench, 10k tickets). Each distinct limit is its own prepared statement.
-    """
-    if isinstance(value, str):
-        return sa.bindparam(value, type_=sa.Integer, literal_execute=True)
-    return sa.literal(value, sa.Integer, literal_execute=True)
-
-
-def locked_batch(query: sa.Select, size: int) -> sa.CTE:
-    """The next `size` rows of `query` that no other transaction holds, locked for this one.
-
-    A materialized CTE, so PostgreSQL picks the batch once (an IN-subquery with LIMIT may be
-    re-run by the planner); SKIP LOCKED lets concurrent jobs take disjoint batches. SQLite has
-    no row locks: its single writer serialises these transactions instead.
-    """
-    picked = query.limit(row_limit(size)).with_for_update(skip_locked=True).cte("picked")
-    return picked.prefix_with("MATERIALIZED", dialect="postgresql")
-
-
-def among(column, ids: sa.Select):
-    """`column IN (ids)` for a locked batch, spelled `= ANY(ARRAY(ids))` on PostgreSQL: the batch is
-    read once, then each row found by its key. As a semi-join, with statistics from when the table
-    had little waiting, the planner compared every waiting row with the batch: two seconds a
-    batch once 90,000 outbox rows waited (tests/test_scale.py)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.func.array(ids.scalar_subquery()))
-    return column.in_(ids)
-
-
-def in_ids(column, ids: list[int]):
-    """`column IN (ids)` for a list from Python, spelled `= ANY(:ids)` on PostgreSQL: one array
-    parameter, so a batch of 500 is not 500 placeholders to render, parse and plan each time."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(ids)
-
-
-def insert_or_skip(table: sa.Table, columns: tuple[str, ...], returning: str):
-    """INSERT (columns) ... ON CONFLICT DO NOTHING RETURNING one column, for this session's dialect
-    (PostgreSQL or SQLite); values are bound by column name at execution."""
-    return _insert_or_skip(db.session.get_bind().dialect.name, table, columns, returning)
-
-
-@cache
-def _insert_or_skip(dialect_name: str, table: sa.Table, columns: tuple[str, ...], returning: str):
-    """Built once per shape: a statement object keeps its cache key, a new one computes it again."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    values = {name: sa.bindparam(name, type_=table.c[name].type) for name in columns}
-    return dialect.insert(table).values(values).on_conflict_do_nothing().returning(table.c[returning])
+        _enqueue(func_path, *args)

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from ..extensions import db
 from ..models import IdempotencyRecord, User
-from ..timeutil import utcnow
+from ..db.utc import utcnow
 from .base import commit
 
 KEY_MAX = 255

@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import Category, CtiType, Item, Ticket, User
-from .base import row_limit
+from ..db.sql import row_limit
 
 # SEV 1 first, then oldest first; the id breaks ties so every ticket has one place in the order.
 QUEUE_ORDER = (Ticket.severity, Ticket.created_at, Ticket.id)

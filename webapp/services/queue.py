@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, tuple_
 from ..extensions import db
 from ..models import Category, CtiType, Face, Item, Status, Ticket, User
 from ..models.ticket import ACTIVE_SQL, cti_path
-from .base import row_limit
+from ..db.sql import row_limit
 from .cti import _as_id
 from .listing import ASSIGNEE, with_names
 from .recent import recent

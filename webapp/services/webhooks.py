@@ -7,12 +7,12 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
-from ..timeutil import utcnow
+from ..db.utc import utcnow
 from . import audit
-from .base import after_commit, commit
+from .base import after_commit, commit, get_or_404
 from .cti import _as_id
 from .delivery import DELIVER_JOB
-from .errors import FieldErrors, NotFound, ValidationError
+from .errors import FieldErrors, ValidationError
 
 NAME_MAX = 80
 URL_MAX = 500
@@ -128,11 +128,7 @@ def list_webhooks() -> list[Webhook]:
 
 
 def get_webhook(ref) -> Webhook:
-    ident = _as_id(ref)
-    hook = db.session.get(Webhook, ident) if ident is not None else None
-    if hook is None:
-        raise NotFound(f"No webhook {ref}.")
-    return hook
+    return get_or_404(Webhook, ref, f"No webhook {ref}.")
 
 
 def open_counts(webhook_id: int | None = None) -> dict[int, dict[str, int]]:
@@ -165,11 +161,8 @@ def recent_deliveries(hook: Webhook, status=None, before_id=None, limit=DELIVERI
 
 
 def get_delivery(hook: Webhook, ref) -> WebhookDelivery:
-    ident = _as_id(ref)
-    delivery = db.session.get(WebhookDelivery, ident) if ident is not None else None
-    if delivery is None or delivery.webhook_id != hook.id:
-        raise NotFound(f"No delivery {ref} for {hook.name}.")
-    return delivery
+    return get_or_404(WebhookDelivery, ref, f"No delivery {ref} for {hook.name}.",
+                      accept=lambda delivery: delivery.webhook_id == hook.id)
 
 
 def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:

@@ -6,7 +6,7 @@ from ..auth.access import STAFF, access
 from ..services import Conflict, ValidationError
 from ..services import tickets as service
 from ..services.base import rollback
-from ..templating import status_label
+from ..ui.templating import status_label
 from . import bp
 from .forms import cti_choices, expected_version
 from .ticket_page import EDITOR_BLOCKS, respond, ticket_from_url

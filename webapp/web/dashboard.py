@@ -8,7 +8,7 @@ from ..auth.access import STAFF, access
 from ..services.queue import ME, QueueFilter, list_tickets, queue_categories
 from ..services.users import assignable_users
 from . import bp
-from .rendering import render, wants_fragment
+from ..ui.rendering import render, wants_fragment
 
 
 @bp.get("/")

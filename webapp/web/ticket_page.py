@@ -10,7 +10,7 @@ from ..services import NotFound, audit, comments
 from ..services.tickets import TRANSITIONS, auto_close_at, get_ticket
 from ..services.users import assignable_users
 from .forms import cti_choices
-from .rendering import render, wants_fragment
+from ..ui.rendering import render, wants_fragment
 
 TEMPLATE = "web/ticket.html"
 # The block each inline editor (title, overview) lives in.

@@ -9,7 +9,7 @@ from ..services.tickets import create_ticket as create_ticket_service
 from ..services.users import assignable_users
 from . import bp
 from .forms import cti_choices, id_prefix, ticket_values
-from .rendering import render, render_widget
+from ..ui.rendering import render, render_widget
 from .ticket_page import EDITOR_BLOCKS, render_ticket, ticket_from_url
 
 PREVIEW_FIELDS = ("body", "overview")

@@ -1,4 +1,4 @@
-"""Container entrypoint: `python -m webapp.entrypoint web|worker|cron [ARGS...]`, or any command.
+"""Container entrypoint: `python -m webapp.serve.entrypoint web|worker|cron [ARGS...]`, or any command.
 
 - web: wait for the database, apply migrations (one replica at a time), then exec gunicorn.
 - worker: wait until the database is at the migration head and Redis answers, then exec worker.py.
@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CRON_CONFIG = "webapp.schedule"
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CRON_CONFIG = "webapp.jobs.schedule"
 MIGRATION_LOCK_KEY = 7_469_636_107  # pg_advisory_lock key: one replica migrates, the others wait
-log = logging.getLogger("webapp.entrypoint")
+log = logging.getLogger("webapp.serve.entrypoint")
 
 
 class NotReady(Exception):
@@ -90,7 +90,7 @@ def run_web(args: list[str], deadline: float) -> list[str]:
         migrate(db.engine)
         log.info("migrations applied; starting gunicorn")
         db.engine.dispose()
-    return [sys.executable, "-m", "gunicorn", "-c", "python:webapp.gunicorn_conf", *args, "wsgi:app"]
+    return [sys.executable, "-m", "gunicorn", "-c", "python:webapp.serve.gunicorn_conf", *args, "wsgi:app"]
 
 
 def run_worker(args: list[str], deadline: float) -> list[str]:

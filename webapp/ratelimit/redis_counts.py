@@ -22,7 +22,7 @@ from itertools import count
 
 import redis
 
-from .ratelimit import Rate, Verdict
+from . import Rate, Verdict
 
 LEASE_MAX = 32          # events one lease may hold
 LEASE_SECONDS = 0.1     # how long this process may spend a lease's events

@@ -9,8 +9,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db, login_manager
-from .services import Conflict, DomainError
+from ..extensions import db, login_manager
+from ..services import Conflict, DomainError
 from .sessions import is_api_path
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ TITLES = {
 
 def _page(status: int, message: str):
     """The error page; a partial htmx request gets just its card, shown where the action was."""
-    from .web.rendering import render
+    from ..ui.rendering import render
 
     title = TITLES.get(status, "Error")
     return render("error.html", "error_card", status=status, code=status, title=title, message=message)

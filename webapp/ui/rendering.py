@@ -1,4 +1,4 @@
-"""The one place that decides whether a request gets the whole page or only a fragment of it."""
+"""The one place that decides whether a request gets the whole page or only a fragment of it (web and admin)."""
 from flask import make_response, render_template, request
 from jinja2_fragments.flask import render_block
 
@@ -31,6 +31,13 @@ def render(template: str, block: str, *, oob=(), status: int = 200, headers=None
     response = make_response(html, status)
     response.vary.update(VARY)
     response.headers.update(headers or {})
+    return response
+
+
+def render_partial(template: str, *, status: int = 200, **context):
+    """A partial template rendered alone, for a URL that answers a page to other requests (so it Varies too)."""
+    response = make_response(render_template(template, **context), status)
+    response.vary.update(VARY)
     return response
 
 

@@ -1,4 +1,4 @@
-"""gunicorn settings from the environment: `gunicorn -c python:webapp.gunicorn_conf wsgi:app`."""
+"""gunicorn settings from the environment: `gunicorn -c python:webapp.serve.gunicorn_conf wsgi:app`."""
 import os
 import shutil
 from pathlib import Path
@@ -14,8 +14,8 @@ def _env_int(name: str, default: int) -> int:
 bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 3080}"
 workers = _env_int("GUNICORN_WORKERS", 2)
 threads = _env_int("GUNICORN_THREADS", 4)
-# gthread whose workers take turns accepting (webapp/gunicorn_worker.py); one thread: the sync worker.
-worker_class = "webapp.gunicorn_worker.BalancedThreadWorker" if threads > 1 else "sync"
+# gthread whose workers take turns accepting (webapp/serve/gunicorn_worker.py); one thread: the sync worker.
+worker_class = "webapp.serve.gunicorn_worker.BalancedThreadWorker" if threads > 1 else "sync"
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)

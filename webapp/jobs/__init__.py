@@ -10,14 +10,15 @@ from functools import wraps
 from flask import Flask, current_app, has_app_context, has_request_context
 from werkzeug.utils import import_string
 
-from .config import DEFAULT_QUEUE
-from .extensions import db
+from ..config import DEFAULT_QUEUE
+from ..extensions import db
+from ..services.outbox import DISPATCH_JOB
 
 log = logging.getLogger(__name__)
 EMBEDDED_THREADS = 4
 # Jobs that drain a whole table: one waiting is enough, however many commits ask for it. Without
 # this, every ticket write queued its own dispatch job and a busy minute queued thousands.
-COALESCED = frozenset({"webapp.tasks.dispatch_outbox"})
+COALESCED = frozenset({DISPATCH_JOB})
 PENDING_SECONDS = 300  # a lost job's mark expires; the minutely requeue covers the gap
 
 _worker_app: Flask | None = None
@@ -192,7 +193,7 @@ def app_job(func):
 def worker_app() -> Flask:
     """The app a worker process runs jobs in: the one worker.py bound, or one built from the env."""
     if _worker_app is None:
-        from . import create_app
+        from .. import create_app
 
         bind_app(create_app())
     return _worker_app
@@ -213,14 +214,18 @@ def _forget_inherited_connections() -> None:
                 engine.dispose(close=False)
 
 
-def init_app(app: Flask) -> None:
-    """Jobs run inline under TESTING; the embedded mode's timer starts with the first request."""
+def init_app(app: Flask):
+    """Jobs run inline under TESTING; services hand their after-commit jobs to `enqueue`. Returns the
+    embedded mode's scheduler (to be started by the first request), or None when RQ or tests run jobs."""
+    from ..services.base import on_commit_enqueue
+
+    on_commit_enqueue(enqueue)
     app.config.setdefault("JOBS_INLINE", app.testing)
     if app.config.get("REDIS_URL") or app.testing or not app.config.get("EMBEDDED_SCHEDULER"):
-        return
+        return None
     from .embedded import EmbeddedScheduler
     from .tasks import PERIODIC
 
     scheduler = EmbeddedScheduler(app, PERIODIC)
     app.extensions["embedded_scheduler"] = scheduler
-    app.before_request(scheduler.ensure_started)
+    return scheduler

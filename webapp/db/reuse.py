@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import event
 
-from .extensions import db
+from ..extensions import db
 
 log = logging.getLogger(__name__)
 _READS = ("SELECT", "SHOW")
@@ -25,14 +25,15 @@ def postgres_engine(app):
     return engine if engine.dialect.name == "postgresql" else None
 
 
-def init_app(app) -> None:
+def init_app(app) -> bool:
+    """Watch PostgreSQL transactions for writes; True when `commit_if_read_only` must end each request."""
     engine = postgres_engine(app)
     if engine is None:
-        return
+        return False
     event.listen(engine, "begin", _transaction_begins)
     event.listen(engine, "before_cursor_execute", _note_writes)
     event.listen(db.session, "after_begin", _note_connection)
-    app.teardown_appcontext(_commit_if_read_only)  # runs before Flask-SQLAlchemy's own teardown
+    return True
 
 
 def _transaction_begins(conn) -> None:
@@ -53,8 +54,8 @@ def _note_connection(session, _transaction, connection) -> None:
     session.info[_CONNECTION] = connection
 
 
-def _commit_if_read_only(exc) -> None:
-    """A request that never reached the database (a kept caller, a login page) holds no
+def commit_if_read_only(exc) -> None:
+    """teardown: COMMIT a transaction that only read. A request that never reached the database (a kept caller, a login page) holds no
     connection: asking the session for one would check one out just to commit nothing."""
     session = db.session()
     connection = session.info.pop(_CONNECTION, None)

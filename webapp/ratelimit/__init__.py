@@ -4,7 +4,7 @@ A budget like "300 per minute" allows at most 300 events in any 60-second span (
 window: no burst of 600 across a window's edge). Each key's events live in a Redis sorted set
 when REDIS_URL is set, so every web process shares them, and one script call checks and counts
 (with Redis's clock, so processes never disagree about the time); a busy key with a large budget
-takes its events from Redis a few at a time (webapp/ratelimit_redis.py). Without Redis, or for
+takes its events from Redis a few at a time (webapp/ratelimit/redis_counts.py). Without Redis, or for
 a few seconds after it fails, each process counts in memory by the same rule.
 """
 import logging
@@ -19,7 +19,7 @@ from functools import lru_cache
 import redis
 from flask import Flask, current_app, request
 
-from .config import RATE_LIMITS
+from ..config import RATE_LIMITS
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "ticketing-ratelimit"
@@ -102,7 +102,7 @@ class RateLimiter:
         self.memory = MemoryCounts()
         self.redis = None
         if redis_url:
-            from .ratelimit_redis import RedisCounts  # it builds on this module's Rate and Verdict
+            from .redis_counts import RedisCounts  # it builds on this module's Rate and Verdict
 
             self.redis = RedisCounts(redis_url)
         self._redis_failed_at = -math.inf
@@ -173,17 +173,12 @@ def check_limits(config) -> None:
 
 
 def init_app(app: Flask) -> RateLimiter:
-    """Give `app` its limiter, then let the API and sign-in declare their budgets on it.
-
-    Call before the access check is registered: the API's budget must count refused requests too.
-    """
+    """Give `app` its limiter, and wrap the sign-in view in its budgets (the API's are request hooks)."""
     check_limits(app.config)
     app.extensions["rate_limiter"] = RateLimiter(
         app.config.get("REDIS_URL"), app.config.get("RATELIMIT_KEY_PREFIX") or KEY_PREFIX)
 
-    from .api.ratelimit import limit_api
-    from .auth.throttle import limit_sign_in
+    from ..auth.throttle import limit_sign_in
 
-    limit_api(app)
     limit_sign_in(app)
     return app.extensions["rate_limiter"]

@@ -5,7 +5,7 @@ import time
 
 from flask import Flask
 
-from .jobs import run_in_app
+from . import run_in_app
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The `rq cron` configuration: `rq cron --url "$REDIS_URL" webapp.schedule` enqueues the periodic jobs.
+"""The `rq cron` configuration: `rq cron --url "$REDIS_URL" webapp.jobs.schedule` enqueues the periodic jobs.
 
 The queue is RQ_QUEUE (default "ticketing"), the one worker.py listens on.
 """
@@ -6,7 +6,7 @@ import os
 
 from rq import cron
 
-from .config import DEFAULT_QUEUE
+from ..config import DEFAULT_QUEUE
 from .tasks import PERIODIC
 
 QUEUE = os.environ.get("RQ_QUEUE") or DEFAULT_QUEUE

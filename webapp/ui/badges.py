@@ -8,8 +8,8 @@ from functools import cache, lru_cache
 from flask import g, url_for
 from markupsafe import Markup, escape
 
-from .models import SEVERITY_LABELS
-from .models.ticket import cti_path
+from ..models import SEVERITY_LABELS
+from ..models.ticket import cti_path
 from .templating import exact_time, iso_time, relative_time, request_now, status_label
 
 

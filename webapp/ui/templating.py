@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 from flask import g, has_request_context
 
 from .markdown import render as render_markdown
-from .models import SEVERITY_LABELS, Status
-from .timeutil import utcnow
+from ..models import SEVERITY_LABELS, Status
+from ..db.utc import utcnow
 
 _UNITS = (("year", 365 * 86400), ("month", 30 * 86400), ("week", 7 * 86400),
           ("day", 86400), ("hour", 3600), ("minute", 60))

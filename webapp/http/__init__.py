@@ -1,0 +1,1 @@
+"""HTTP plumbing for every blueprint: error answers (JSON or HTML), JSON encoding, cookie sessions."""

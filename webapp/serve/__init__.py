@@ -1,0 +1,1 @@
+"""How the processes start: gunicorn's configuration and worker class, and the container entrypoint."""
