@@ -69,20 +69,15 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
 
 
 def engine_options(url: str, env) -> dict:
-    """Connects give up instead of hanging; webapp/db/pool.py pings pooled connections that sat idle."""
+    """Connects give up instead of hanging; a pooled connection is pinged before each use, so a dead one is replaced."""
     if url.startswith("sqlite"):
         return {}
     return {
         "pool_size": int(env.get("DB_POOL_SIZE") or 5),
         "max_overflow": int(env.get("DB_MAX_OVERFLOW") or 5),
+        "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": int(env.get("DB_CONNECT_TIMEOUT") or 5),
-            # Join in the order the query is written. Every join here starts at the table the
-            # WHERE clause narrows (tickets, comments, audit events) and adds small lookups (CTI
-            # names, people); searching other orders made planning the dashboard's five-table
-            # join cost 1.5 ms, three times executing it (bench/RESULTS.md). Plans still use the
-            # parameter values to pick indexes.
-            "options": "-c join_collapse_limit=1",
         },
     }
 

@@ -1,7 +1,7 @@
 """JSON shapes of API resources: camelCase keys, ids as strings, times as ISO 8601 UTC."""
 from datetime import datetime, timezone
 
-from flask import current_app, request, url_for
+from flask import g, request, url_for
 
 from ..models import SEVERITY_LABELS
 from ..services.listing import TICKET_FIELDS
@@ -41,21 +41,11 @@ def ticket_web_url(display_id: str) -> str:
     return f"{request.url_root}tickets/{display_id}"
 
 
-_ROOTS_KEPT = 64  # distinct hosts remembered per app; the Host header is the caller's to choose
-
-
 def _ticket_roots() -> tuple[str, str]:
-    """`.../tickets/` and `.../api/tickets/`, built once per host the app is reached by: building
-    them (URL quoting, the URL map) cost a request more than a ticket's JSON."""
-    environ = request.environ
-    key = (environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
-           environ.get("SERVER_PORT"), environ.get("SCRIPT_NAME"))
-    kept = current_app.extensions.setdefault("ticket_roots", {})
-    roots = kept.get(key)
+    """`.../tickets/` and `.../api/tickets/` for this request, built once however many tickets it serializes."""
+    roots = g.get("ticket_roots")
     if roots is None:
-        roots = ticket_web_url(""), url_for("api.get_ticket", ref="-", _external=True)[:-1]
-        if len(kept) < _ROOTS_KEPT:
-            kept[key] = roots
+        roots = g.ticket_roots = ticket_web_url(""), url_for("api.get_ticket", ref="-", _external=True)[:-1]
     return roots
 
 

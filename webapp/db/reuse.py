@@ -11,12 +11,18 @@ import logging
 
 from sqlalchemy import event
 
-from .pool import postgres_engine
 from ..extensions import db
 
 log = logging.getLogger(__name__)
 _READS = ("SELECT", "SHOW")
 _CONNECTION = "db_reuse.connection"  # in the session's info: the connection its transaction holds
+
+
+def postgres_engine(app):
+    """The app's engine when it is PostgreSQL (prepared statements are kept there), else None."""
+    with app.app_context():
+        engine = db.engine
+    return engine if engine.dialect.name == "postgresql" else None
 
 
 def init_app(app) -> bool:

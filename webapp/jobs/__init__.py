@@ -75,10 +75,9 @@ def _enqueue_now(conn, func_path: str, args: tuple) -> None:
 class CoalescedAsks:
     """A web process's asks for coalesced jobs, taken to Redis by one thread `delay` seconds later.
 
-    Each commit with outbox rows asks for a dispatch run, and a Redis round trip on every such
-    request (SET NX of the pending mark) cost a create about a twentieth of its CPU. Here a
-    request only notes the ask; the thread marks and queues once for all the asks of the last
-    `delay` seconds. The mark is still checked after every commit it covers, so the rule that
+    Each commit with outbox rows asks for a dispatch run; rather than a Redis round trip (SET NX
+    of the pending mark) on every such request, a request only notes the ask, and the thread
+    marks and queues once for all the asks of the last `delay` seconds. The mark is still checked after every commit it covers, so the rule that
     a commit which found it set is read by the run holding it stands. Asks a dying process never
     took to Redis wait in the outbox for the minutely safety net, as when Redis is down.
     """

@@ -27,8 +27,8 @@ def dispatch_outbox() -> int:
     """After commits with audit events: turn outbox rows into webhook deliveries (one run drains all).
 
     While rows keep coming the run lingers up to OUTBOX_LINGER_SECONDS, draining every
-    LINGER_PAUSE with its pending mark still set, so those commits queue no job of their own: a
-    busy minute costs a few dozen runs, not one per commit. The mark is cleared before the last
+    LINGER_PAUSE with its pending mark still set, so those commits queue no job of their own.
+    The mark is cleared before the last
     drain, so a commit that found it set is always read.
     """
     total, deadline = 0, time.monotonic() + current_app.config.get("OUTBOX_LINGER_SECONDS", 0)

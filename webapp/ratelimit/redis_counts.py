@@ -3,8 +3,7 @@
 Each event is a member of the key's sorted set, scored with its time (Redis's clock). One script
 call checks and counts. A key that spends fast, against a budget far from its end, takes a lease
 instead of one event: up to LEASE_MAX events at once, which this process then spends without
-asking Redis for LEASE_SECONDS. An automation key sending 700 requests a second then costs Redis
-a few dozen calls a second, not 700 (each call was a tenth of an API create's time).
+asking Redis for LEASE_SECONDS, so a busy automation key costs Redis a call per lease, not per request.
 
 Leases never let more than the budget through. A leased event is counted from the moment it is
 granted and scored at the latest time it may be spent (grant + LEASE_SECONDS), so it leaves the

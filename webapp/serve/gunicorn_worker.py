@@ -1,13 +1,11 @@
 """gunicorn's threaded worker, but one that accepted from a burst lets its idle siblings take the rest.
 
 Every worker process waits on the same listening socket. When several connections arrive at
-once, the first worker to wake accepts them all before the others are scheduled, so a client
-opening four keep-alive connections could have all four served by one process: one core's worth
-of Python, the other core idle (the benchmark saw it in one scenario run in ten, at half speed).
+once, the first worker to wake can accept them all before the others are scheduled, so a client
+opening a few keep-alive connections could have them all served by one process, on one core.
 Here a worker that accepts while more connections are already waiting stops accepting for
-ACCEPT_PAUSE_SECONDS, so siblings take the others. A steady stream (a proxy's one request per
-connection) is not slowed: a worker pauses only with a queue behind it, and then for at most
-one accept per pause (500 a second, more than one process serves).
+ACCEPT_PAUSE_SECONDS, so siblings take the others. A steady stream is not slowed: a worker
+pauses only with a queue behind it.
 """
 import select
 import time
