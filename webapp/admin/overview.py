@@ -4,7 +4,7 @@ from flask import render_template, request
 from ..auth.access import ADMIN, access
 from ..extensions import db
 from ..models import Category, CtiType, Item, User
-from ..services.cti import _as_id
+from ..services.base import parse_id
 from . import bp
 from .log import KINDS, admin_events, describe
 
@@ -50,8 +50,8 @@ def _cti_counts() -> list[tuple[str, int, int]]:
 def log():
     kind = request.args.get("kind")
     kind = kind if kind in KINDS else None
-    target = _as_id(request.args.get("target")) if kind == "users" else None
-    before_id, after_id = _as_id(request.args.get("before")), _as_id(request.args.get("after"))
+    target = parse_id(request.args.get("target")) if kind == "users" else None
+    before_id, after_id = parse_id(request.args.get("before")), parse_id(request.args.get("after"))
     events, has_newer, has_older = admin_events(
         kind, target_id=target, before_id=before_id, after_id=after_id, limit=LOG_PAGE,
     )

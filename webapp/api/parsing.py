@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from flask import request
 
 from ..services import ValidationError
-from ..services.cti import _as_id
+from ..services.base import parse_id
 from .errors import ApiError, malformed
 
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
@@ -65,7 +65,7 @@ def query_id(name: str, *, required: bool = False) -> int | None:
         if required:
             raise ValidationError({name: f"Give {name}, e.g. ?{name}=3."})
         return None
-    ident = _as_id(value)
+    ident = parse_id(value)
     if ident is None:
         raise ValidationError({name: f"{value!r} is not an id."})
     return ident
@@ -80,7 +80,7 @@ def query_limit() -> int:
     value = request.args.get("limit")
     if value is None:
         return LIMIT_DEFAULT
-    limit = _as_id(value)
+    limit = parse_id(value)
     if limit is None or limit > LIMIT_MAX:
         raise ValidationError({"limit": f"Use a whole number from 1 to {LIMIT_MAX}."})
     return limit
@@ -104,14 +104,14 @@ def query_datetime(name: str) -> datetime | None:
 def optional_version(body: dict) -> int | None:
     """The version a PATCH expects to change: `version` in the body, else the If-Match header."""
     if "version" in body and body["version"] is not None:
-        version = _as_id(body["version"])
+        version = parse_id(body["version"])
         if version is None:
             raise ValidationError({"version": "The version must be a whole number, as returned with the ticket."})
         return version
     header = request.headers.get("If-Match")
     if not header or header.strip() == "*":
         return None
-    version = _as_id(header.strip().removeprefix("W/").strip('"'))
+    version = parse_id(header.strip().removeprefix("W/").strip('"'))
     if version is None:
         raise ValidationError({"If-Match": 'Send the ticket\'s ETag, e.g. If-Match: "3".'})
     return version

@@ -9,6 +9,7 @@ from ..db.execute import DEFER_KEY
 from ..extensions import db
 from .errors import Conflict
 
+MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
 _enqueue: Callable[..., None] | None = None  # set by on_commit_enqueue
 _JOBS = "after_commit_jobs"
 
@@ -97,3 +98,14 @@ def _run_after_commit() -> None:
         raise RuntimeError("no job layer registered (webapp.jobs.init_app) to run after-commit jobs")
     for func_path, args in jobs:
         _enqueue(func_path, *args)
+
+
+def parse_id(value) -> int | None:
+    """A row id from 7 or "7"; None for anything else, or for a number no row can have."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
+        value = int(value.strip())
+    if isinstance(value, int) and 0 < value <= MAX_ID:
+        return value
+    return None

@@ -9,7 +9,7 @@ from ..models import AuditEvent, Comment, Ticket, User
 from ..db.utc import utcnow
 from . import audit
 from .base import commit
-from .cti import _as_id
+from .base import parse_id
 from .errors import Forbidden, NotFound, ValidationError
 
 BODY_MAX = 50_000
@@ -46,7 +46,7 @@ def add_comment(actor: User, ticket: Ticket, body) -> Comment:
 
 
 def get_comment(ticket: Ticket, comment_id) -> Comment:
-    ident = _as_id(comment_id)
+    ident = parse_id(comment_id)
     comment = db.session.get(Comment, ident) if ident is not None else None
     if comment is None or comment.ticket_id != ticket.id or comment.deleted_at is not None:
         raise NotFound(f"No comment {comment_id} on {ticket.display_id}.")

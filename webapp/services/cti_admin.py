@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import Category, CtiType, Item, Ticket, User
 from . import audit
 from .base import commit
-from .cti import _as_id
+from .base import parse_id
 from .errors import Conflict, NotFound, ValidationError
 
 NAME_MAX = 80
@@ -54,7 +54,7 @@ def clean_name(value) -> str:
 def get_entry(level_name: str, entry_id):
     """Load a category, type or item by id (inactive ones too), or raise NotFound."""
     tier = level(level_name)
-    ident = _as_id(entry_id)
+    ident = parse_id(entry_id)
     entry = db.session.get(tier.model, ident) if ident is not None else None
     if entry is None:
         raise NotFound(f"No {tier.label} {entry_id}.")

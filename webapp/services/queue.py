@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import Category, CtiType, Face, Item, Status, Ticket, User
 from ..models.ticket import ACTIVE_SQL, cti_path
 from ..db.sql import row_limit
-from .cti import _as_id
+from .base import parse_id
 from .listing import ASSIGNEE, with_names
 from .recent import recent
 
@@ -35,14 +35,14 @@ class QueueFilter:
     def from_args(cls, args) -> "QueueFilter":
         """Read filters from query arguments; a value that makes no sense means 'any'."""
         status = args.get("status") or ACTIVE
-        severity = _as_id(args.get("severity"))
+        severity = parse_id(args.get("severity"))
         assignee = (args.get("assignee") or "").strip().lower()
-        if assignee not in (ME, UNASSIGNED) and _as_id(assignee) is None:
+        if assignee not in (ME, UNASSIGNED) and parse_id(assignee) is None:
             assignee = ""
         return cls(
             status=status if status in STATUS_FILTERS else ACTIVE,
             severity=severity if severity in range(1, 6) else None,
-            queue=_as_id(args.get("queue")),
+            queue=parse_id(args.get("queue")),
             assignee=assignee,
         )
 

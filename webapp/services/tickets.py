@@ -14,7 +14,8 @@ from . import audit
 from ..db.sql import insert_or_skip
 from .base import commit
 from .comments import BODY_MAX, add_comment
-from .cti import _as_id, resolve_cti
+from .base import parse_id
+from .cti import resolve_cti
 from .errors import Conflict, FieldErrors, NotFound, ValidationError
 
 TITLE_MAX = 200
@@ -42,7 +43,7 @@ def get_ticket(ref) -> Ticket:
     ticket = None
     if isinstance(ref, str) and len(ref) == 10 and ref[:1] in "Vv" and ref[1:].isdigit():
         ticket = db.session.scalar(_BY_DISPLAY_ID, {"display_id": ref.upper()})
-    elif (ident := _as_id(ref)) is not None:
+    elif (ident := parse_id(ref)) is not None:
         ticket = db.session.get(Ticket, ident)
     if ticket is None:
         raise NotFound(f"No ticket {ref}.")
@@ -73,7 +74,7 @@ def clean_overview(value) -> str:
 
 
 def clean_severity(value) -> int:
-    severity = _as_id(value)
+    severity = parse_id(value)
     if severity is None or not 1 <= severity <= 5:
         raise ValidationError({"severity": "Severity must be a whole number from 1 (critical) to 5 (minimal)."})
     return severity
@@ -82,7 +83,7 @@ def clean_severity(value) -> int:
 def clean_assignee(value) -> User | None:
     if value is None or value == "":
         return None
-    ident = _as_id(value)
+    ident = parse_id(value)
     user = db.session.get(User, ident) if ident is not None else None
     if user is None:
         raise ValidationError({"assignee": f"Unknown user id {value!r}."})
@@ -231,7 +232,7 @@ def _as_loaded(ticket_id: int, values: dict) -> Ticket:
 def _check_version(ticket: Ticket, expected_version) -> None:
     if expected_version is None or expected_version == "":
         return
-    if _as_id(expected_version) != ticket.version:
+    if parse_id(expected_version) != ticket.version:
         raise Conflict(
             f"{ticket.display_id} was changed by someone else since you loaded it "
             f"(version {expected_version}, now {ticket.version}). Review the latest and try again."

@@ -9,7 +9,7 @@ from ..models import API_KEY_PREFIX, Role, User, hash_api_key
 from ..db.utc import utcnow
 from . import audit
 from .base import commit
-from .cti import _as_id
+from .base import parse_id
 from .errors import FieldErrors, NotFound, ValidationError
 from .recent import recent, recent_entities
 
@@ -157,7 +157,7 @@ def rotate_api_key(actor: User | None, user: User) -> str:
 
 def get_user(user_id) -> User:
     """Load a user by id (any role, active or not), or raise NotFound."""
-    ident = _as_id(user_id)
+    ident = parse_id(user_id)
     user = db.session.get(User, ident) if ident is not None else None
     if user is None:
         raise NotFound(f"No user {user_id}.")

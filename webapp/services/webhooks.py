@@ -10,7 +10,7 @@ from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from . import audit
 from .base import after_commit, commit
-from .cti import _as_id
+from .base import parse_id
 from .delivery import DELIVER_JOB
 from .errors import FieldErrors, NotFound, ValidationError
 
@@ -128,7 +128,7 @@ def list_webhooks() -> list[Webhook]:
 
 
 def get_webhook(ref) -> Webhook:
-    ident = _as_id(ref)
+    ident = parse_id(ref)
     hook = db.session.get(Webhook, ident) if ident is not None else None
     if hook is None:
         raise NotFound(f"No webhook {ref}.")
@@ -159,13 +159,13 @@ def recent_deliveries(hook: Webhook, status=None, before_id=None, limit=DELIVERI
     )
     if status in DeliveryStatus.__members__:
         query = query.where(WebhookDelivery.status == status)
-    if (before := _as_id(before_id)) is not None:
+    if (before := parse_id(before_id)) is not None:
         query = query.where(WebhookDelivery.id < before)
     return list(db.session.scalars(query))
 
 
 def get_delivery(hook: Webhook, ref) -> WebhookDelivery:
-    ident = _as_id(ref)
+    ident = parse_id(ref)
     delivery = db.session.get(WebhookDelivery, ident) if ident is not None else None
     if delivery is None or delivery.webhook_id != hook.id:
         raise NotFound(f"No delivery {ref} for {hook.name}.")
