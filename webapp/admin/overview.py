@@ -19,7 +19,7 @@ def overview():
         "admin/overview.html",
         accounts=_account_counts(),
         cti=_cti_counts(),
-        recent=describe(admin_events(limit=RECENT)[0]),
+        recent=describe(admin_events(limit=RECENT).items),
     )
 
 
@@ -52,13 +52,12 @@ def log():
     kind = kind if kind in KINDS else None
     target = parse_id(request.args.get("target")) if kind == "users" else None
     before_id, after_id = parse_id(request.args.get("before")), parse_id(request.args.get("after"))
-    events, has_newer, has_older = admin_events(
+    page = admin_events(
         kind, target_id=target, before_id=before_id, after_id=after_id, limit=LOG_PAGE,
     )
     return render_template(
-        "admin/log.html", entries=describe(events), kind=kind, target=target,
+        "admin/log.html", entries=describe(page.items), kind=kind, target=target,
         target_user=db.session.get(User, target) if target else None,
-        newer=events[0].id if events and has_newer else None,
-        older=events[-1].id if events and has_older else None,
+        newer=page.prev_before and page.prev_before[0], older=page.next_after and page.next_after[0],
     )
 

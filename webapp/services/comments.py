@@ -8,8 +8,7 @@ from ..extensions import db
 from ..models import AuditEvent, Comment, Ticket, User
 from ..db.utc import utcnow
 from . import audit
-from .base import commit
-from .base import parse_id
+from .base import commit, parse_id
 from .errors import Forbidden, NotFound, ValidationError
 
 BODY_MAX = 50_000

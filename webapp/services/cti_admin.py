@@ -7,8 +7,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Category, CtiType, Item, Ticket, User
 from . import audit
-from .base import commit
-from .base import parse_id
+from .base import commit, parse_id
 from .errors import Conflict, NotFound, ValidationError
 
 NAME_MAX = 80

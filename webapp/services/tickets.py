@@ -12,9 +12,8 @@ from ..models import ACTIVE_STATUSES, Status, Ticket, User
 from ..db.utc import utcnow
 from . import audit
 from ..db.sql import insert_or_skip
-from .base import commit
+from .base import commit, parse_id
 from .comments import BODY_MAX, add_comment
-from .base import parse_id
 from .cti import resolve_cti
 from .errors import Conflict, FieldErrors, NotFound, ValidationError
 

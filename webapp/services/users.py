@@ -8,8 +8,7 @@ from ..extensions import db
 from ..models import API_KEY_PREFIX, Role, User, hash_api_key
 from ..db.utc import utcnow
 from . import audit
-from .base import commit
-from .base import parse_id
+from .base import commit, parse_id
 from .errors import FieldErrors, NotFound, ValidationError
 from .recent import recent, recent_entities
 
