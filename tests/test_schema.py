@@ -91,3 +91,32 @@ def test_sibling_names_are_unique(make):
             db.session.add(Item(type_id=typ.id, name="Web"))
     _, _, same_name_elsewhere = make.cti("Infra", "Laptops", "Web")
     assert same_name_elsewhere.id != item.id
+
+
+def test_the_open_statuses_sql_is_generated_as_the_migrations_wrote_it():
+    """The CHECK, the partial-index predicates and the sweep's filter come from the Status enum;
+    their text must stay what the initial migration created, or PostgreSQL stops matching them."""
+    from pathlib import Path
+
+    from webapp.models.ticket import ACTIVE_SQL, DEDUP_SQL, RESOLVED_SQL
+    from webapp.services import sweep
+    from webapp.db.utc import utcnow
+
+    assert ACTIVE_SQL.text == "status IN ('OPEN', 'IN_PROGRESS')"
+    assert DEDUP_SQL.text == "dedup_key IS NOT NULL AND status IN ('OPEN', 'IN_PROGRESS')"
+    assert RESOLVED_SQL.text == "status = 'RESOLVED'"
+    [check] = [c for c in Ticket.__table__.constraints if c.name == "ck_ticket_status_known"]
+    assert check.sqltext.text == "status IN ('OPEN', 'IN_PROGRESS', 'RESOLVED', 'CLOSED')"
+    predicates = {index.name: {dialect: index.dialect_options[dialect]["where"].text
+                               for dialect in ("postgresql", "sqlite")}
+                  for index in Ticket.__table__.indexes if index.dialect_options["postgresql"]["where"] is not None}
+    assert predicates == {
+        name: {"postgresql": text, "sqlite": text} for name, text in {
+            "ix_ticket_active_queue": ACTIVE_SQL.text, "ix_ticket_active_assignee": ACTIVE_SQL.text,
+            "ix_ticket_active_category": ACTIVE_SQL.text, "ix_ticket_resolved_due": RESOLVED_SQL.text,
+            "uq_ticket_open_dedup_key": DEDUP_SQL.text}.items()}
+    migration = (Path(__file__).parents[1] / "migrations/versions/0001_initial_schema.py").read_text()
+    for text in (ACTIVE_SQL.text, DEDUP_SQL.text, RESOLVED_SQL.text, check.sqltext.text):
+        assert f'"{text}"' in migration
+    due = str(sweep._is_due(utcnow()))
+    assert due.startswith("ticket.status = 'RESOLVED' AND ")  # a literal, as the partial index's predicate

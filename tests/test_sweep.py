@@ -160,13 +160,18 @@ def test_cli_as_of_takes_a_plain_date_as_utc(app, make, runner):
     assert ticket.display_id in closes.output
 
 
-def test_cli_sweep_closes_and_prints_each_ticket(app, make, runner):
-    ticket = resolved_ticket(make, resolved_ago=15 * DAY)
-    result = runner.invoke(args=["sweep"])
-    assert result.exit_code == 0, result.output
-    assert f"closed {ticket.display_id}" in result.output
-    assert "Closed 1 ticket." in result.output
-    assert reload(ticket).status == Status.CLOSED
+def test_cli_sweep_closes_and_prints_each_ticket(committed_app):
+    """On a database of its own: the default --workers 2 opens a second session, and two threads
+    cannot share the one connection of a rolled-back test transaction (savepoints interleave)."""
+    app = committed_app()
+    [ticket_id] = _due_tickets(app, 1)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["sweep"])
+        assert result.exit_code == 0, result.output
+        ticket = db.session.get(Ticket, ticket_id)
+        assert f"closed {ticket.display_id}" in result.output
+        assert "Closed 1 ticket." in result.output
+        assert ticket.status == Status.CLOSED
 
 
 def test_cli_refuses_to_close_early_with_a_future_as_of(app, make, runner):

@@ -39,12 +39,14 @@ def among(column, ids: sa.Select):
     return column.in_(ids)
 
 
-def in_ids(column, ids: list[int]):
+def in_ids(column, ids: list[int] | str):
     """`column IN (ids)` for a list from Python, spelled `= ANY(:ids)` on PostgreSQL: one array
-    parameter, so a batch of 500 is not 500 placeholders to render, parse and plan each time."""
+    parameter, so a batch of 500 is not 500 placeholders to render, parse and plan each time.
+    `ids`: the list, or the name of a parameter bound at execution (for statements built once)."""
+    name, value = (ids, None) if isinstance(ids, str) else (None, ids)
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(ids)
+        return column == sa.any_(sa.bindparam(name, value, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam(name, value, expanding=True))
 
 
 def insert_or_skip(table: sa.Table, columns: tuple[str, ...], returning: str):

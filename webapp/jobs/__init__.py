@@ -12,12 +12,13 @@ from werkzeug.utils import import_string
 
 from ..config import DEFAULT_QUEUE
 from ..extensions import db
+from ..services.outbox import DISPATCH_JOB
 
 log = logging.getLogger(__name__)
 EMBEDDED_THREADS = 4
 # Jobs that drain a whole table: one waiting is enough, however many commits ask for it. Without
 # this, every ticket write queued its own dispatch job and a busy minute queued thousands.
-COALESCED = frozenset({"webapp.jobs.tasks.dispatch_outbox"})
+COALESCED = frozenset({DISPATCH_JOB})
 PENDING_SECONDS = 300  # a lost job's mark expires; the minutely requeue covers the gap
 
 _worker_app: Flask | None = None

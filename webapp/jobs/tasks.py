@@ -8,6 +8,7 @@ from flask import current_app
 
 from . import app_job, enqueue, forget_pending
 from ..services import delivery, idempotency, sweep as sweep_service
+from ..services.outbox import DISPATCH_JOB
 
 log = logging.getLogger(__name__)
 LINGER_PAUSE = 0.1  # seconds between a lingering dispatch run's drains
@@ -34,7 +35,7 @@ def dispatch_outbox() -> int:
     while time.monotonic() < deadline and (count := delivery.dispatch_outbox()):
         total += count
         time.sleep(LINGER_PAUSE)
-    forget_pending("webapp.jobs.tasks.dispatch_outbox")
+    forget_pending(DISPATCH_JOB)
     return total + delivery.dispatch_outbox()
 
 
@@ -50,10 +51,10 @@ def requeue_undelivered() -> int:
     """Every minute: re-enqueue what Redis lost or what is due for a retry (the outbox safety net)."""
     undispatched, due = delivery.outstanding()
     if undispatched:  # rows wait: whatever the pending mark says, that run was lost or is late
-        forget_pending("webapp.jobs.tasks.dispatch_outbox")
-        enqueue("webapp.jobs.tasks.dispatch_outbox")
+        forget_pending(DISPATCH_JOB)
+        enqueue(DISPATCH_JOB)
     for delivery_id in due:
-        enqueue("webapp.jobs.tasks.deliver_webhook", delivery_id)
+        enqueue(delivery.DELIVER_JOB, delivery_id)
     return len(due) + int(undispatched)
 
 

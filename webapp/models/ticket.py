@@ -21,6 +21,18 @@ class Status(StrEnum):
 
 
 ACTIVE_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+
+
+def status_sql(status: Status) -> str:
+    """A status as a SQL string literal ('OPEN'), for SQL text that partial indexes and queries must share."""
+    return f"'{status.value}'"
+
+
+def status_in_sql(statuses) -> str:
+    """`status IN ('OPEN', 'IN_PROGRESS')` for `statuses`, in their order."""
+    return f"status IN ({', '.join(status_sql(status) for status in statuses)})"
+
+
 SEVERITY_LABELS = {
     1: ("Critical", "immediate action required"),
     2: ("High", "significant impact"),
@@ -29,7 +41,9 @@ SEVERITY_LABELS = {
     5: ("Minimal", "informational / automated"),
 }
 # The open-queue predicate, written once: queries must repeat it literally to use the partial indexes.
-ACTIVE_SQL = text("status IN ('OPEN', 'IN_PROGRESS')")
+ACTIVE_SQL = text(status_in_sql(ACTIVE_STATUSES))
+RESOLVED_SQL = text(f"status = {status_sql(Status.RESOLVED)}")  # the auto-close sweep's queue
+DEDUP_SQL = text(f"dedup_key IS NOT NULL AND {ACTIVE_SQL.text}")  # one open ticket per dedup key
 
 
 def _active_index(name: str, *columns: str) -> Index:
@@ -46,9 +60,7 @@ class Ticket(db.Model):
     __tablename__ = "ticket"
     __table_args__ = (
         CheckConstraint("severity BETWEEN 1 AND 5", name="severity_range"),
-        CheckConstraint(
-            "status IN ('OPEN', 'IN_PROGRESS', 'RESOLVED', 'CLOSED')", name="status_known"
-        ),
+        CheckConstraint(status_in_sql(Status), name="status_known"),
         # The item must sit under the type, and the type under the category.
         ForeignKeyConstraint(["item_id", "type_id"], ["item.id", "item.type_id"]),
         ForeignKeyConstraint(["type_id", "category_id"], ["cti_type.id", "cti_type.category_id"]),
@@ -62,12 +74,11 @@ class Ticket(db.Model):
         Index("ix_ticket_updated", "updated_at", "id"),
         Index(
             "ix_ticket_resolved_due", "resolved_at",
-            sqlite_where=text("status = 'RESOLVED'"), postgresql_where=text("status = 'RESOLVED'"),
+            sqlite_where=RESOLVED_SQL, postgresql_where=RESOLVED_SQL,
         ),
         Index(
             "uq_ticket_open_dedup_key", "dedup_key", unique=True,
-            sqlite_where=text("dedup_key IS NOT NULL AND status IN ('OPEN', 'IN_PROGRESS')"),
-            postgresql_where=text("dedup_key IS NOT NULL AND status IN ('OPEN', 'IN_PROGRESS')"),
+            sqlite_where=DEDUP_SQL, postgresql_where=DEDUP_SQL,
         ),
     )
 

@@ -4,13 +4,12 @@ from functools import cache
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..models import AuditEvent, OutboxEvent, Ticket, User
+from ..models import AuditEvent, Ticket, User
 from ..models.ticket import cti_path
 from ..db.utc import utcnow
 from ..db.execute import execute_first
-from .base import after_commit, flush
-
-DISPATCH_JOB = "webapp.jobs.tasks.dispatch_outbox"
+from . import outbox
+from .base import flush
 
 
 def record(
@@ -25,28 +24,22 @@ def record(
 ) -> None:
     """Write one audit event (actor None means the system) and the outbox row that ships it after commit.
 
-    Plain INSERTs, not ORM objects: every action writes these two rows, and the unit of work
-    cost more than the rest of a ticket create. Pending ORM changes are flushed first.
+    Written by services.outbox as plain INSERTs (no ORM objects), after pending ORM changes are flushed.
     """
     values = {
-        "ticket_id": ticket.id if ticket is not None else None,
-        "actor_id": actor.id if actor else None,
-        "action": action,
-        "before": before,
-        "after": after,
-        "target_type": target[0] if target else None,
-        "target_id": target[1] if target else None,
-        "created_at": at or utcnow(),
+        "event_ticket_id": ticket.id if ticket is not None else None,
+        "event_actor_id": actor.id if actor else None,
+        "event_action": action,
+        "event_before": before,
+        "event_after": after,
+        "event_target_type": target[0] if target else None,
+        "event_target_id": target[1] if target else None,
+        "event_created_at": at or utcnow(),
     }
     flush()  # the ORM changes this event describes go first, their conflicts reported as commit() would
     if ticket is not None and ticket.id is None:
         raise ValueError("insert a new ticket before recording its audit event")
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_EVENT_AND_OUTBOX, values)
-    else:
-        event_id = db.session.execute(_EVENT, values).inserted_primary_key[0]
-        db.session.execute(_OUTBOX_ROW, {"audit_event_id": event_id, "created_at": values["created_at"]})
-    after_commit(DISPATCH_JOB)
+    outbox.write(_ONE_EVENT, values)
 
 
 def record_insert(actor: User, action: str, insert: sa.Insert, values: dict, *, after, at) -> int | None:
@@ -59,10 +52,10 @@ def record_insert(actor: User, action: str, insert: sa.Insert, values: dict, *, 
         if ticket_id is not None:
             record(actor, action, ticket=_Inserted(ticket_id), after=after, at=at)
         return ticket_id
-    event = {"event_actor_id": actor.id, "event_action": action, "event_after": after, "event_at": at}
+    event = {"event_actor_id": actor.id, "event_action": action, "event_after": after, "event_created_at": at}
     ticket_id = execute_first(_with_event_and_outbox(insert), {**values, **event})
     if ticket_id is not None:
-        after_commit(DISPATCH_JOB)
+        outbox.dispatch_after_commit()
     return ticket_id
 
 
@@ -73,37 +66,16 @@ class _Inserted:
         self.id = ticket_id
 
 
-_EVENTS, _OUTBOX = AuditEvent.__table__, OutboxEvent.__table__
-_EVENT = sa.insert(_EVENTS).values({
-    name: sa.bindparam(name, type_=_EVENTS.c[name].type)
-    for name in ("ticket_id", "actor_id", "action", "before", "after", "target_type", "target_id", "created_at")
-})
-_OUTBOX_ROW = sa.insert(_OUTBOX).values(
-    audit_event_id=sa.bindparam("audit_event_id"), created_at=sa.bindparam("created_at", type_=_OUTBOX.c.created_at.type))
-_WRITTEN = _EVENT.returning(_EVENTS.c.id, _EVENTS.c.created_at).cte("written")
-# PostgreSQL: both rows in one statement (a data-modifying CTE), one round trip.
-_EVENT_AND_OUTBOX = sa.insert(_OUTBOX).from_select(
-    ["audit_event_id", "created_at"], sa.select(_WRITTEN.c.id, _WRITTEN.c.created_at))
+_ONE_EVENT = outbox.event_row(*outbox.EVENT_COLUMNS)
 
 
 @cache
 def _with_event_and_outbox(insert: sa.Insert) -> sa.Select:
-    """WITH new_row AS (insert), written AS (its event), shipped AS (its outbox row) SELECT new_row.id.
-
-    Built once per insert statement (services.base keeps those), so its compiled form is reused.
-    """
+    """WITH new_row AS (insert), written_for_new_row AS (its event), shipped AS (its outbox row)
+    SELECT new_row.id, built once per insert statement (db.sql.insert_or_skip keeps those)."""
     new_row = insert.cte("new_row")
-    event_columns = {
-        "ticket_id": new_row.c.id,
-        "actor_id": sa.cast(sa.bindparam("event_actor_id"), _EVENTS.c.actor_id.type),
-        "action": sa.cast(sa.bindparam("event_action"), _EVENTS.c.action.type),
-        "after": sa.cast(sa.bindparam("event_after", type_=_EVENTS.c.after.type), _EVENTS.c.after.type),
-        "created_at": sa.cast(sa.bindparam("event_at", type_=_EVENTS.c.created_at.type), _EVENTS.c.created_at.type),
-    }
-    written = (sa.insert(_EVENTS).from_select(list(event_columns), sa.select(*event_columns.values()))
-               .returning(_EVENTS.c.id, _EVENTS.c.created_at).cte("written_for_new_row"))
-    shipped = sa.insert(_OUTBOX).from_select(
-        ["audit_event_id", "created_at"], sa.select(written.c.id, written.c.created_at)).cte("shipped")
+    event = outbox.event_row("actor_id", "action", "after", "created_at", ticket_id=new_row.c.id)
+    shipped = outbox.events_and_outbox(event, "written_for_new_row").cte("shipped")
     return sa.select(new_row.c.id).add_cte(shipped)
 
 

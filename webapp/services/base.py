@@ -7,9 +7,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..db.execute import DEFER_KEY
 from ..extensions import db
-from .errors import Conflict
+from .errors import Conflict, NotFound
 
-MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
 _enqueue: Callable[..., None] | None = None  # set by on_commit_enqueue
 _JOBS = "after_commit_jobs"
 
@@ -34,6 +33,23 @@ def commit(*, keep_loaded: bool = False) -> None:
         session.expire_on_commit = expire
     if not deferred:
         _run_after_commit()
+
+
+def get_or_404(model, ident, message: str, *, accept=None):
+    """The `model` row whose primary key is `ident` (7 or "7"; anything else names none) and that
+    `accept`, if given, admits; otherwise NotFound(message)."""
+    key = parse_id(ident)
+    row = db.session.get(model, key) if key is not None else None
+    if row is None or (accept is not None and not accept(row)):
+        raise NotFound(message)
+    return row
+
+
+def found(row, message: str):
+    """`row` as a loader found it, or NotFound(message) if it found none."""
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def flush() -> None:
@@ -98,6 +114,9 @@ def _run_after_commit() -> None:
         raise RuntimeError("no job layer registered (webapp.jobs.init_app) to run after-commit jobs")
     for func_path, args in jobs:
         _enqueue(func_path, *args)
+
+
+MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
 
 
 def parse_id(value) -> int | None:

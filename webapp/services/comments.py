@@ -8,7 +8,7 @@ from ..extensions import db
 from ..models import AuditEvent, Comment, Ticket, User
 from ..db.utc import utcnow
 from . import audit
-from .base import commit, parse_id
+from .base import commit, get_or_404
 from .errors import Forbidden, NotFound, ValidationError
 
 BODY_MAX = 50_000
@@ -45,11 +45,8 @@ def add_comment(actor: User, ticket: Ticket, body) -> Comment:
 
 
 def get_comment(ticket: Ticket, comment_id) -> Comment:
-    ident = parse_id(comment_id)
-    comment = db.session.get(Comment, ident) if ident is not None else None
-    if comment is None or comment.ticket_id != ticket.id or comment.deleted_at is not None:
-        raise NotFound(f"No comment {comment_id} on {ticket.display_id}.")
-    return comment
+    return get_or_404(Comment, comment_id, f"No comment {comment_id} on {ticket.display_id}.",
+                      accept=lambda comment: comment.ticket_id == ticket.id and comment.deleted_at is None)
 
 
 def can_delete(actor: User, comment: Comment) -> bool:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from ..models import Category, CtiType, Item, Ticket, User
 from . import audit
-from .base import commit, parse_id
+from .base import commit, get_or_404
 from .errors import Conflict, NotFound, ValidationError
 
 NAME_MAX = 80
@@ -53,11 +53,7 @@ def clean_name(value) -> str:
 def get_entry(level_name: str, entry_id):
     """Load a category, type or item by id (inactive ones too), or raise NotFound."""
     tier = level(level_name)
-    ident = parse_id(entry_id)
-    entry = db.session.get(tier.model, ident) if ident is not None else None
-    if entry is None:
-        raise NotFound(f"No {tier.label} {entry_id}.")
-    return entry
+    return get_or_404(tier.model, entry_id, f"No {tier.label} {entry_id}.")
 
 
 def load_tree() -> list[Category]:

@@ -84,8 +84,7 @@ _ACTIVE_HOOKS = sa.select(Webhook).where(Webhook.active == sa.true())
 @cache
 def _claim_statement(dialect_name: str) -> sa.Update:
     """UPDATE outbox SET dispatched_at = :now for the next :batch_size pending rows no one else
-    holds, RETURNING their audit event ids. Built once per dialect: building and compiling it
-    anew for every batch was most of a dispatch run's time (py-spy, API create)."""
+    holds, RETURNING their audit event ids; built once per dialect (docs/performance.md)."""
     table = OutboxEvent.__table__
     pending = sa.select(table.c.id).where(table.c.dispatched_at.is_(None)).order_by(table.c.id)
     picked = locked_batch(pending, "batch_size")

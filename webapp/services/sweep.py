@@ -1,11 +1,12 @@
 """The auto-close sweep: RESOLVED tickets older than AUTO_CLOSE_DAYS are closed, audited as the system.
 
 Set-based and batched: per batch one guarded UPDATE … RETURNING closes the tickets, and INSERT … SELECT
-writes their audit and outbox rows in the same transaction. On PostgreSQL the batch is picked with
+writes their audit and outbox rows (services.outbox) in the same transaction. On PostgreSQL the batch is picked with
 FOR UPDATE SKIP LOCKED, so sweeps running at once split the work and close each ticket exactly once.
 """
 import queue
 import threading
+from functools import cache
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,11 +15,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import AuditEvent, OutboxEvent, Status, Ticket
-from ..db.utc import UTCDateTime, utcnow
-from .audit import DISPATCH_JOB
+from ..models import Status, Ticket
+from ..models.ticket import status_sql
+from ..db.utc import utcnow
+from . import outbox
 from ..db.sql import among, in_ids, locked_batch
-from .base import after_commit, commit
+from .base import commit
 
 ACTION = "auto_close"
 BATCH_SIZE = 500
@@ -38,7 +40,7 @@ def cutoff(as_of: datetime | None = None) -> datetime:
 
 
 # Spelled as a literal so the planners can use the partial index ix_ticket_resolved_due.
-_RESOLVED = sa.literal_column(f"'{Status.RESOLVED.value}'")
+_RESOLVED = sa.literal_column(status_sql(Status.RESOLVED))
 
 
 def _is_due(cut: datetime):
@@ -126,30 +128,17 @@ def _close_batch(cut: datetime, batch_size: int) -> list[SweptTicket]:
     if not closed:
         commit()
         return []
-    ids = [row.id for row in closed]
-    audit_ids = _insert_audit_rows(ids, now)
-    db.session.execute(
-        sa.insert(OutboxEvent.__table__).from_select(
-            ["audit_event_id", "created_at"],
-            sa.select(AuditEvent.id, sa.literal(now, UTCDateTime())).where(in_ids(AuditEvent.id, audit_ids)),
-        )
-    )
-    after_commit(DISPATCH_JOB)
+    outbox.write(_auto_close_events(db.session.get_bind().dialect.name), {
+        "ticket_ids": [row.id for row in closed], "event_action": ACTION,
+        "event_before": Status.RESOLVED.value, "event_after": Status.CLOSED.value, "event_created_at": now,
+    })
     commit()
     return sorted((SweptTicket(*row) for row in closed), key=lambda t: (t.resolved_at, t.id))
 
 
-def _insert_audit_rows(ticket_ids: list[int], now: datetime) -> list[int]:
-    """One `auto_close` event per closed ticket, actor NULL (the system), RESOLVED -> CLOSED."""
-    values = sa.select(
-        Ticket.id,
-        sa.null(),
-        sa.literal(ACTION),
-        sa.literal(Status.RESOLVED.value, sa.JSON()),
-        sa.literal(Status.CLOSED.value, sa.JSON()),
-        sa.literal(now, UTCDateTime()),
-    ).where(in_ids(Ticket.id, ticket_ids)).order_by(Ticket.id)
-    insert = sa.insert(AuditEvent.__table__).from_select(
-        ["ticket_id", "actor_id", "action", "before", "after", "created_at"], values
-    ).returning(AuditEvent.__table__.c.id)
-    return list(db.session.scalars(insert))
+@cache
+def _auto_close_events(dialect_name: str) -> sa.Select:
+    """One `auto_close` event per ticket of `ticket_ids`, actor NULL (the system), in ticket order;
+    built once per dialect, as `in_ids` spells the list for the session's."""
+    return (outbox.event_row("action", "before", "after", "created_at", ticket_id=Ticket.id)
+            .where(in_ids(Ticket.id, "ticket_ids")).order_by(Ticket.id))

@@ -12,10 +12,10 @@ from ..models import ACTIVE_STATUSES, Status, Ticket, User
 from ..db.utc import utcnow
 from . import audit
 from ..db.sql import insert_or_skip
-from .base import commit, parse_id
+from .base import commit, found, get_or_404, parse_id
 from .comments import BODY_MAX, add_comment
 from .cti import resolve_cti
-from .errors import Conflict, FieldErrors, NotFound, ValidationError
+from .errors import Conflict, FieldErrors, ValidationError
 
 TITLE_MAX = 200
 OVERVIEW_MAX = 50_000
@@ -39,14 +39,9 @@ def new_display_id() -> str:
 
 def get_ticket(ref) -> Ticket:
     """Load a ticket by display ID (V#########) or internal id, or raise NotFound."""
-    ticket = None
     if isinstance(ref, str) and len(ref) == 10 and ref[:1] in "Vv" and ref[1:].isdigit():
-        ticket = db.session.scalar(_BY_DISPLAY_ID, {"display_id": ref.upper()})
-    elif (ident := parse_id(ref)) is not None:
-        ticket = db.session.get(Ticket, ident)
-    if ticket is None:
-        raise NotFound(f"No ticket {ref}.")
-    return ticket
+        return found(db.session.scalar(_BY_DISPLAY_ID, {"display_id": ref.upper()}), f"No ticket {ref}.")
+    return get_or_404(Ticket, ref, f"No ticket {ref}.")
 
 
 # Built once: a statement object keeps its cache key, so each lookup only binds the id.
@@ -219,8 +214,7 @@ def _insert_with_unique_display_id(actor: User, values: dict, created: dict) -> 
 
 def _as_loaded(ticket_id: int, values: dict) -> Ticket:
     """The row just written as a persistent Ticket, its columns set as a query would load them:
-    into the instance's dict, with no attribute events or history (the constructor's set
-    events cost more than the INSERT's own Python)."""
+    into the instance's dict, with no attribute events or history (docs/performance.md)."""
     ticket = Ticket.__mapper__.class_manager.new_instance()
     ticket.__dict__.update(values, id=ticket_id)
     make_transient_to_detached(ticket)

@@ -8,8 +8,8 @@ from ..extensions import db
 from ..models import API_KEY_PREFIX, Role, User, hash_api_key
 from ..db.utc import utcnow
 from . import audit
-from .base import commit, parse_id
-from .errors import FieldErrors, NotFound, ValidationError
+from .base import commit, get_or_404
+from .errors import FieldErrors, ValidationError
 from .recent import recent, recent_entities
 
 # A rotated key, a deactivated account or a new role takes effect at once in the process that made
@@ -156,11 +156,7 @@ def rotate_api_key(actor: User | None, user: User) -> str:
 
 def get_user(user_id) -> User:
     """Load a user by id (any role, active or not), or raise NotFound."""
-    ident = parse_id(user_id)
-    user = db.session.get(User, ident) if ident is not None else None
-    if user is None:
-        raise NotFound(f"No user {user_id}.")
-    return user
+    return get_or_404(User, user_id, f"No user {user_id}.")
 
 
 def admin_user_list() -> list[User]:

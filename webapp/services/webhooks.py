@@ -9,9 +9,9 @@ from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from . import audit
-from .base import after_commit, commit, parse_id
+from .base import after_commit, commit, get_or_404, parse_id
 from .delivery import DELIVER_JOB
-from .errors import FieldErrors, NotFound, ValidationError
+from .errors import FieldErrors, ValidationError
 from .listing import Page, keyset_page
 
 NAME_MAX = 80
@@ -128,11 +128,7 @@ def list_webhooks() -> list[Webhook]:
 
 
 def get_webhook(ref) -> Webhook:
-    ident = parse_id(ref)
-    hook = db.session.get(Webhook, ident) if ident is not None else None
-    if hook is None:
-        raise NotFound(f"No webhook {ref}.")
-    return hook
+    return get_or_404(Webhook, ref, f"No webhook {ref}.")
 
 
 def open_counts(webhook_id: int | None = None) -> dict[int, dict[str, int]]:
@@ -164,11 +160,8 @@ def recent_deliveries(hook: Webhook, status=None, before_id=None, limit=DELIVERI
 
 
 def get_delivery(hook: Webhook, ref) -> WebhookDelivery:
-    ident = parse_id(ref)
-    delivery = db.session.get(WebhookDelivery, ident) if ident is not None else None
-    if delivery is None or delivery.webhook_id != hook.id:
-        raise NotFound(f"No delivery {ref} for {hook.name}.")
-    return delivery
+    return get_or_404(WebhookDelivery, ref, f"No delivery {ref} for {hook.name}.",
+                      accept=lambda delivery: delivery.webhook_id == hook.id)
 
 
 def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
