@@ -1,4 +1,6 @@
-"""Every list of tickets, web or API, is read here: QUEUE_ORDER is the order, ListFilter the filters (parsed from web and API arguments alike), list_page the page, and keyset_page the keyset paging every other list reuses."""
+"""Every list of tickets, web or API, is read here: QUEUE_ORDER is the order, ListFilter the filters
+(parsed from web and API arguments alike), list_page the page, and keyset_page the keyset paging that
+every other list reuses."""
 import hashlib
 import hmac
 import json
@@ -34,6 +36,7 @@ FILTER_NAMES = {
     "assignee": ("assigneeId", "assignee"), "updated_since": ("updatedSince",), "dedup_key": ("dedupKey",),
 }
 TICKETS = "tickets"  # the ticket list's name in its cursors
+CURSOR_MAX = 1024  # longer text is no cursor of ours
 
 
 def _statuses(values: list[str], name: str) -> tuple[str, ...] | None:
@@ -290,9 +293,6 @@ def decode_cursor(list_name: str, text, width: int | None = None) -> tuple | Non
         return tuple(datetime.fromisoformat(value["at"]) if isinstance(value, dict) else value for value in values)
     except (ValueError, TypeError, KeyError):  # UnicodeError and binascii.Error are ValueErrors
         return None
-
-
-CURSOR_MAX = 1024
 
 
 def _signature(payload: bytes) -> str:
