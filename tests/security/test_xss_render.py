@@ -35,7 +35,7 @@ def test_queue_rows_escape_every_value_from_data(app):
     from datetime import datetime, timezone
 
     from webapp.ui.badges import queue_rows
-    from webapp.services.queue import Person, QueueRow
+    from webapp.services.listing import Person, QueueRow
 
     moment = datetime(2026, 11, 1, tzinfo=timezone.utc)
     with app.test_request_context():

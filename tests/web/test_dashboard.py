@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from webapp.extensions import db
-from webapp.services import queue
+from webapp.services import listing
 from webapp.services.tickets import assign, change_status
 from webapp.db.utc import utcnow
 
@@ -116,7 +116,7 @@ def test_dashboard_full_page_for_plain_boosted_and_history_requests(client, agen
 
 
 def test_pages_walk_forward_and_back_without_gaps(client, agent, make, monkeypatch):
-    monkeypatch.setattr(queue, "PAGE_SIZE", 2)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 2)
     tickets = [aged(make.ticket(severity=3), 10 - i) for i in range(5)]
     expected = [t.display_id for t in tickets]
     first = client.get("/")
@@ -136,7 +136,7 @@ def test_pages_walk_forward_and_back_without_gaps(client, agent, make, monkeypat
 
 
 def test_page_links_keep_the_filters(client, agent, make, monkeypatch):
-    monkeypatch.setattr(queue, "PAGE_SIZE", 1)
+    monkeypatch.setattr(listing, "PAGE_SIZE", 1)
     make.ticket(severity=2)
     make.ticket(severity=2)
     html = client.get("/?severity=2&status=all").get_data(as_text=True)

@@ -9,7 +9,7 @@ from sqlalchemy import event, insert
 from webapp.extensions import db
 from webapp.models import Category, CtiType, Item, Ticket, User
 from webapp.services import audit, comments, recent
-from webapp.services.queue import QueueFilter, list_tickets
+from webapp.services.listing import ListFilter, list_page
 from webapp.services.tickets import assign, change_severity
 from webapp.db.utc import utcnow
 
@@ -154,8 +154,8 @@ def test_default_dashboard_reads_the_open_queue_index_in_order(big_queue, cursor
 def queue_plan(args: dict, viewer_id: int, cursor: bool) -> str:
     after = f"1.{int(utcnow().timestamp()) * 10**6}.1" if cursor else None
     with recorded_queries() as statements:
-        page = list_tickets(QueueFilter.from_args(args), db.session.get(User, viewer_id), after=after)
-    assert page.tickets
+        page = list_page(ListFilter.from_web_args(args), db.session.get(User, viewer_id), after=after)
+    assert page.items
     (statement, parameters), = [s for s in statements if "FROM ticket" in s[0]]
     return plan_for(statement, parameters)
 

@@ -5,6 +5,7 @@ from flask import url_for
 
 from ..extensions import db
 from ..models import AuditEvent, User
+from ..services.listing import Page, keyset_page
 
 CTI_TARGETS = ("category", "type", "item")
 KINDS = {"users": ("user",), "cti": CTI_TARGETS}
@@ -40,25 +41,18 @@ class Entry:
     changes: list[Change]
 
 
-def admin_events(kind: str | None = None, *, target_id=None, before_id=None, after_id=None, limit: int = 50):
-    """One page of admin events (ticket_id NULL), newest first, keyset-paged on the partial index.
-
-    `kind` narrows to users or CTI entries, and `target_id` (with a kind) to one of them.
-    Returns (events, has_newer, has_older).
-    """
+def admin_events(kind: str | None = None, *, target_id=None, before_id=None, after_id=None, limit: int = 50) -> Page:
+    """One page of admin events (ticket_id NULL), newest first, keyset-paged on the partial index:
+    older than `before_id`, or newer than `after_id`. `kind` narrows to users or CTI entries, and
+    `target_id` (with a kind) to one of them."""
     query = db.select(AuditEvent).where(AuditEvent.ticket_id.is_(None))
     if kind in KINDS:
         query = query.where(AuditEvent.target_type.in_(KINDS[kind]))
         if target_id is not None:
             query = query.where(AuditEvent.target_id == target_id)
-    if after_id is not None:
-        rows = list(db.session.scalars(query.where(AuditEvent.id > after_id).order_by(AuditEvent.id).limit(limit + 1)))
-        has_newer, rows = len(rows) > limit, rows[:limit][::-1]
-        return rows, has_newer, True
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
-    rows = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit + 1)))
-    return rows[:limit], before_id is not None, len(rows) > limit
+    newer = (after_id,) if after_id is not None else None
+    older = (before_id,) if before_id is not None and newer is None else None
+    return keyset_page(query, (AuditEvent.id,), older, limit, before=newer, descending=True, list_name="admin_log")
 
 
 def describe(events: list[AuditEvent]) -> list[Entry]:

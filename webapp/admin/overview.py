@@ -4,7 +4,7 @@ from flask import render_template, request
 from ..auth.access import ADMIN, access
 from ..extensions import db
 from ..models import Category, CtiType, Item, User
-from ..services.cti import _as_id
+from ..services.base import parse_id
 from . import bp
 from .log import KINDS, admin_events, describe
 
@@ -19,7 +19,7 @@ def overview():
         "admin/overview.html",
         accounts=_account_counts(),
         cti=_cti_counts(),
-        recent=describe(admin_events(limit=RECENT)[0]),
+        recent=describe(admin_events(limit=RECENT).items),
     )
 
 
@@ -50,15 +50,14 @@ def _cti_counts() -> list[tuple[str, int, int]]:
 def log():
     kind = request.args.get("kind")
     kind = kind if kind in KINDS else None
-    target = _as_id(request.args.get("target")) if kind == "users" else None
-    before_id, after_id = _as_id(request.args.get("before")), _as_id(request.args.get("after"))
-    events, has_newer, has_older = admin_events(
+    target = parse_id(request.args.get("target")) if kind == "users" else None
+    before_id, after_id = parse_id(request.args.get("before")), parse_id(request.args.get("after"))
+    page = admin_events(
         kind, target_id=target, before_id=before_id, after_id=after_id, limit=LOG_PAGE,
     )
     return render_template(
-        "admin/log.html", entries=describe(events), kind=kind, target=target,
+        "admin/log.html", entries=describe(page.items), kind=kind, target=target,
         target_user=db.session.get(User, target) if target else None,
-        newer=events[0].id if events and has_newer else None,
-        older=events[-1].id if events and has_older else None,
+        newer=page.prev_before and page.prev_before[0], older=page.next_after and page.next_after[0],
     )
 

@@ -93,11 +93,14 @@ PATHS = {
             _ok("TicketPage", "A page of tickets."), errors=("422",),
             params=[
                 _query("status", {"type": "array", "items": {"type": "string"}},
-                       "OPEN, IN_PROGRESS, RESOLVED, CLOSED; repeat or comma-separate for several."),
+                       "OPEN, IN_PROGRESS, RESOLVED, CLOSED, `active` (OPEN and IN_PROGRESS) or `all` (the "
+                       "default); repeat or comma-separate for several."),
                 _query("severity", {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 5}},
                        "1–5; repeat or comma-separate for several."),
                 _query("categoryId", {"type": "string"}, "Only tickets in this category."),
-                _query("assigneeId", {"type": "string"}, "Only tickets assigned to this user id; `none`: unassigned."),
+                _query("assigneeId", {"type": "string"},
+                       "Only tickets assigned to this user id; `me`: to the caller; `unassigned`: to nobody "
+                       "(`none` is accepted too)."),
                 _query("updatedSince", {"type": "string", "format": "date-time"},
                        "Only tickets changed at or after this time (ISO 8601; no zone means UTC)."),
                 _query("dedupKey", {"type": "string"},

@@ -1,45 +1,35 @@
-"""List responses: {"items": [...], "next": URL or null}, paged by a signed keyset cursor."""
-from datetime import datetime
+"""List responses: {"items": [...], "next": URL or null}, paged by a services.listing cursor."""
 from urllib.parse import urlencode
 
-from flask import current_app, jsonify, request
-from itsdangerous import BadData, URLSafeSerializer
+from flask import jsonify, request
 
 from ..services import ValidationError
-from ..services.listing import keyset_page
+from ..services.listing import Page, decode_cursor, keyset_page
 from .parsing import query_limit
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="api-list-cursor")
-
-
-def encode_cursor(list_name: str, after: tuple) -> str:
-    values = [{"at": value.isoformat()} if isinstance(value, datetime) else value for value in after]
-    return _serializer().dumps([list_name, values])
-
-
-def decode_cursor(list_name: str, order) -> tuple | None:
-    """The sort key a `cursor` parameter points after; signed, so a forged or foreign one is refused."""
+def request_cursor(list_name: str, width: int) -> tuple | None:
+    """The sort key the `cursor` parameter points after; one not made for this list is refused (422)."""
     token = request.args.get("cursor")
     if not token:
         return None
-    try:
-        name, values = _serializer().loads(token)
-        if name != list_name or len(values) != len(order):
-            raise ValueError
-        return tuple(datetime.fromisoformat(value["at"]) if isinstance(value, dict) else value for value in values)
-    except (BadData, ValueError, TypeError):
-        raise ValidationError({"cursor": "Unknown cursor; follow the `next` URL of the previous page."}) from None
+    key = decode_cursor(list_name, token, width)
+    if key is None:
+        raise ValidationError({"cursor": "Unknown cursor; follow the `next` URL of the previous page."})
+    return key
 
 
-def page_response(list_name: str, query, order, serialize, params: dict | None = None):
-    """One page of `query` as JSON, with a `next` URL that keeps this request's filters
-    (`params`: the values a reused `query` binds, as services.listing.keyset_page takes them)."""
-    page = keyset_page(query, order, decode_cursor(list_name, order), query_limit(), params)
+def page_json(page: Page, serialize):
+    """A page as JSON, with a `next` URL that keeps this request's filters."""
     next_url = None
-    if page.next_after is not None:
+    if page.next_cursor is not None:
         args = request.args.to_dict(flat=False)
-        args["cursor"] = [encode_cursor(list_name, page.next_after)]
+        args["cursor"] = [page.next_cursor]
         next_url = f"{request.base_url}?{urlencode(args, doseq=True)}"
     return jsonify({"items": [serialize(item) for item in page.items], "next": next_url})
+
+
+def page_response(list_name: str, query, order, serialize):
+    """One page of `query` in `order` as JSON (services.listing.keyset_page)."""
+    after = request_cursor(list_name, len(order))
+    return page_json(keyset_page(query, order, after, query_limit(), list_name=list_name), serialize)

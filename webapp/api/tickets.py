@@ -1,16 +1,14 @@
 """Ticket routes: create (idempotent, deduplicating), list with filters, read, and patch."""
-from flask import jsonify
+from flask import jsonify, request
 
 from ..auth.access import API, access, api_user
 from ..models import Ticket
-from ..services import FieldErrors
 from ..services import tickets as ticket_service
-from ..services.listing import QUEUE_ORDER, UNASSIGNED, ticket_list_query
-from ..services.tickets import clean_severity, clean_status
+from ..services.listing import QUEUE_ORDER, TICKETS, ListFilter, list_page
 from . import bp
 from .idempotency import idempotent
-from .pagination import page_response
-from .parsing import json_object, optional_version, query_datetime, query_id, query_list, query_text
+from .pagination import page_json, request_cursor
+from .parsing import json_object, optional_version, query_limit
 from .serializers import flat_ticket, ticket_json
 
 # API field -> keyword of services.tickets.create_ticket / create_or_dedup
@@ -54,26 +52,10 @@ def create_ticket():
 @access(API)
 def list_tickets():
     """Tickets in queue order (SEV 1 first, then oldest), filtered, a page at a time."""
-    query, params = ticket_list_query(**_list_filters())
-    return page_response("tickets", query, QUEUE_ORDER, ticket_json, params)
-
-
-def _list_filters() -> dict:
-    errors = FieldErrors()
-    filters = {
-        "statuses": [errors.check(clean_status, value.upper()) for value in query_list("status")],
-        "severities": [errors.check(clean_severity, value) for value in query_list("severity")],
-        "category_id": errors.check(query_id, "categoryId"),
-        "updated_since": errors.check(query_datetime, "updatedSince"),
-        "dedup_key": errors.check(query_text, "dedupKey"),
-    }
-    assignee = query_text("assigneeId")
-    if assignee is not None and assignee.strip().lower() == UNASSIGNED:
-        filters["assignee_id"] = UNASSIGNED
-    else:
-        filters["assignee_id"] = errors.check(query_id, "assigneeId")
-    errors.raise_if_any()
-    return filters
+    filters = ListFilter.from_api_args(request.args)
+    page = list_page(filters, api_user(), after=request_cursor(TICKETS, len(QUEUE_ORDER)), limit=query_limit(),
+                     columns="api")
+    return page_json(page, ticket_json)
 
 
 @bp.get("/tickets/<ref>")

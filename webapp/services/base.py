@@ -7,7 +7,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..db.execute import DEFER_KEY
 from ..extensions import db
-from .cti import _as_id
 from .errors import Conflict, NotFound
 
 _enqueue: Callable[..., None] | None = None  # set by on_commit_enqueue
@@ -39,7 +38,7 @@ def commit(*, keep_loaded: bool = False) -> None:
 def get_or_404(model, ident, message: str, *, accept=None):
     """The `model` row whose primary key is `ident` (7 or "7"; anything else names none) and that
     `accept`, if given, admits; otherwise NotFound(message)."""
-    key = _as_id(ident)
+    key = parse_id(ident)
     row = db.session.get(model, key) if key is not None else None
     if row is None or (accept is not None and not accept(row)):
         raise NotFound(message)
@@ -115,3 +114,28 @@ def _run_after_commit() -> None:
         raise RuntimeError("no job layer registered (webapp.jobs.init_app) to run after-commit jobs")
     for func_path, args in jobs:
         _enqueue(func_path, *args)
+
+
+MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
+
+
+def parse_id(value) -> int | None:
+    """A row id from 7 or "7"; None for anything else, or for a number no row can have."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
+        value = int(value.strip())
+    if isinstance(value, int) and 0 < value <= MAX_ID:
+        return value
+    return None
+
+
+def storable(text: str) -> bool:
+    """Can the database keep this text as given? (PostgreSQL refuses NUL; UTF-8 refuses lone surrogates.)"""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -3,22 +3,9 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Category, CtiType, Item
+from .base import parse_id
 from .errors import ValidationError
 from .recent import recent, recent_entities
-
-
-MAX_ID = 2**31 - 1  # integer primary keys are 32-bit on PostgreSQL
-
-
-def _as_id(value) -> int | None:
-    """Accept 7 or "7"; anything else (or anything no row can have) is not an id."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 10:
-        value = int(value.strip())
-    if isinstance(value, int) and 0 < value <= MAX_ID:
-        return value
-    return None
 
 
 def resolve_cti(category_id, type_id, item_id, *, for_new_work: bool = True):
@@ -44,7 +31,7 @@ def resolve_cti(category_id, type_id, item_id, *, for_new_work: bool = True):
 
 def _load_all(category_id, type_id, item_id) -> tuple | None:
     """The three rows in one query when all exist and nest (the usual case), else None."""
-    ids = (_as_id(category_id), _as_id(type_id), _as_id(item_id))
+    ids = (parse_id(category_id), parse_id(type_id), parse_id(item_id))
     if None in ids:
         return None
     return recent_entities(f"cti_chain:{ids}", ("category", "cti_type", "item"), lambda: _chain(*ids))
@@ -68,7 +55,7 @@ def _load(model, raw_id, field: str, errors: dict):
     if raw_id is None or raw_id == "":
         errors[field] = f"Choose {'an' if field == 'item' else 'a'} {field}."
         return None
-    ident = _as_id(raw_id)
+    ident = parse_id(raw_id)
     entry = db.session.get(model, ident) if ident is not None else None
     if entry is None:
         errors[field] = f"Unknown {field} id {raw_id!r}."
@@ -87,12 +74,12 @@ def categories_query(*, include_inactive: bool = False):
 
 
 def types_query(category_id, *, include_inactive: bool = False):
-    query = db.select(CtiType).filter_by(category_id=_as_id(category_id)).order_by(*TYPE_ORDER)
+    query = db.select(CtiType).filter_by(category_id=parse_id(category_id)).order_by(*TYPE_ORDER)
     return query if include_inactive else query.filter_by(active=True)
 
 
 def items_query(type_id, *, include_inactive: bool = False):
-    query = db.select(Item).filter_by(type_id=_as_id(type_id)).order_by(*ITEM_ORDER)
+    query = db.select(Item).filter_by(type_id=parse_id(type_id)).order_by(*ITEM_ORDER)
     return query if include_inactive else query.filter_by(active=True)
 
 
@@ -102,14 +89,14 @@ def active_categories() -> list:
 
 
 def active_types(category_id) -> list:
-    ident = _as_id(category_id)
+    ident = parse_id(category_id)
     if ident is None:
         return []
     return recent(f"active_types:{ident}", ("cti_type",), lambda: _id_and_name(types_query(ident), CtiType))
 
 
 def active_items(type_id) -> list:
-    ident = _as_id(type_id)
+    ident = parse_id(type_id)
     if ident is None:
         return []
     return recent(f"active_items:{ident}", ("item",), lambda: _id_and_name(items_query(ident), Item))

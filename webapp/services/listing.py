@@ -1,19 +1,220 @@
-"""Read side of lists: the ticket queue's filters and order, and keyset pages over any list."""
+"""Every list of tickets, web or API, is read here: QUEUE_ORDER is the order, ListFilter the filters
+(parsed from web and API arguments alike), list_page the page, and keyset_page the keyset paging that
+every other list reuses."""
+import hashlib
+import hmac
+import json
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cache, lru_cache
+from datetime import datetime, timedelta, timezone
+from functools import cached_property, lru_cache
 
+from flask import current_app
 from sqlalchemy import Select, bindparam, literal, tuple_
 from sqlalchemy.orm import aliased
 
-from ..extensions import db
-from ..models import Category, CtiType, Item, Ticket, User
 from ..db.sql import row_limit
+from ..extensions import db
+from ..models import ACTIVE_STATUSES, Category, CtiType, Face, Item, Ticket, User
+from ..models.ticket import ACTIVE_SQL, cti_path
+from .base import parse_id, storable
+from .errors import FieldErrors, ValidationError
+from .recent import recent
+from .tickets import clean_severity, clean_status
 
 # SEV 1 first, then oldest first; the id breaks ties so every ticket has one place in the order.
 QUEUE_ORDER = (Ticket.severity, Ticket.created_at, Ticket.id)
-UNASSIGNED = "none"
+PAGE_SIZE = 50
+ME, UNASSIGNED = "me", "unassigned"
+ASSIGNEE_ALIASES = {"none": UNASSIGNED}  # the API's spelling before the vocabulary was shared
+ACTIVE, ALL = "active", "all"
+ACTIVE_VALUES = tuple(sorted(status.value for status in ACTIVE_STATUSES))  # read through the ACTIVE_SQL literal
+STATUS_GROUPS = {ACTIVE: ACTIVE_VALUES, ALL: ()}
+# Filter -> the query argument names that set it, web and API alike (the first is the API's, the last the web's).
+FILTER_NAMES = {
+    "statuses": ("status",), "severities": ("severity",), "category": ("categoryId", "queue"),
+    "assignee": ("assigneeId", "assignee"), "updated_since": ("updatedSince",), "dedup_key": ("dedupKey",),
+}
+TICKETS = "tickets"  # the ticket list's name in its cursors
+CURSOR_MAX = 1024  # longer text is no cursor of ours
+
+
+def _statuses(values: list[str], name: str) -> tuple[str, ...] | None:
+    chosen = set()
+    for value in values:
+        if value.lower() == ALL:
+            return ()
+        chosen.update(STATUS_GROUPS.get(value.lower()) or (clean_status(value.upper()).value,))
+    return tuple(sorted(chosen)) if values else None
+
+
+def _severities(values: list[str], name: str) -> tuple[int, ...] | None:
+    return tuple(sorted({clean_severity(value) for value in values})) or None
+
+
+def _category(values: list[str], name: str) -> int | None:
+    value = values[0] if values else ""
+    if value == "":
+        return None
+    if (ident := parse_id(value)) is None:
+        raise ValidationError({name: f"{value!r} is not an id."})
+    return ident
+
+
+def _assignee(values: list[str], name: str) -> str | None:
+    value = (values[0] if values else "").strip().lower()
+    value = ASSIGNEE_ALIASES.get(value, value)
+    if value in ("", ME, UNASSIGNED):
+        return value or None
+    if (ident := parse_id(value)) is None:
+        raise ValidationError({name: f"{value!r} is not an id; use a user id, {ME} or {UNASSIGNED}."})
+    return str(ident)
+
+
+def _updated_since(values: list[str], name: str) -> datetime:
+    """An ISO 8601 timestamp; one without a zone is taken as UTC. An empty value is refused, not
+    ignored: a workflow whose timestamp variable came out blank must not silently get every ticket."""
+    try:
+        moment = datetime.fromisoformat(values[0].strip())
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise ValidationError({name: "Use an ISO 8601 timestamp, e.g. 2026-03-30T02:00:00Z."}) from None
+
+
+def _dedup_key(values: list[str], name: str) -> str | None:
+    if not storable(values[0]):
+        raise ValidationError({name: "Text must not contain NUL characters."})
+    return values[0]
+
+
+_PARSERS = {"statuses": _statuses, "severities": _severities, "category": _category, "assignee": _assignee,
+            "updated_since": _updated_since, "dedup_key": _dedup_key}
+_SPLIT = {"statuses", "severities"}  # repeated (?status=OPEN&status=RESOLVED) or comma-separated values
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Which tickets a list shows; the web and the API read it from query arguments with the same code."""
+
+    statuses: tuple[str, ...] = ACTIVE_VALUES  # () = every status
+    severities: tuple[int, ...] = ()  # () = every severity
+    category: int | None = None
+    assignee: str = ""  # "", ME, UNASSIGNED or a user id
+    updated_since: datetime | None = None
+    dedup_key: str | None = None
+
+    @classmethod
+    def from_web_args(cls, args) -> "ListFilter":
+        """The dashboard's filters: open work unless told otherwise, and a value that makes no sense means 'any'."""
+        return cls._parse(args, FieldErrors(), ACTIVE_VALUES)
+
+    @classmethod
+    def from_api_args(cls, args) -> "ListFilter":
+        """The API's filters: every status unless told otherwise; bad values are refused (422) by name."""
+        errors = FieldErrors()
+        filters = cls._parse(args, errors, ())
+        errors.raise_if_any()
+        return filters
+
+    @classmethod
+    def _parse(cls, args, errors: FieldErrors, statuses: tuple) -> "ListFilter":
+        values = {"statuses": statuses}
+        for field, names in FILTER_NAMES.items():
+            name = next((name for name in names if name in args), None)
+            if name is None:
+                continue
+            raw = args.getlist(name) if hasattr(args, "getlist") else [args[name]]
+            if field in _SPLIT:
+                raw = [part.strip() for value in raw for part in value.split(",") if part.strip()]
+            value = errors.check(lambda given: _PARSERS[field](given, name), raw)
+            if value is not None:
+                values[field] = value
+        return cls(**values)
+
+    def as_args(self) -> dict:
+        """The non-default filters as the dashboard's query arguments, for building canonical URLs."""
+        statuses = None if self.statuses == ACTIVE_VALUES else ",".join(self.statuses) or ALL
+        severity = self.severity or (",".join(map(str, self.severities)) or None)
+        args = {"status": statuses, "severity": severity, "queue": self.category, "assignee": self.assignee or None,
+                "updatedSince": self.updated_since and self.updated_since.isoformat(), "dedupKey": self.dedup_key}
+        return {key: value for key, value in args.items() if value is not None}
+
+    @property
+    def status(self) -> str:
+        """The status menu's value: ACTIVE, ALL or the chosen statuses."""
+        return ACTIVE if self.statuses == ACTIVE_VALUES else ",".join(self.statuses) or ALL
+
+    @property
+    def severity(self) -> int | None:
+        return self.severities[0] if len(self.severities) == 1 else None
+
+    @property
+    def queue(self) -> int | None:
+        return self.category
+
+    @property
+    def is_default(self) -> bool:
+        return not self.as_args()
+
+    def shape(self, viewer: User | None) -> tuple[tuple, dict]:
+        """Which WHERE clauses the filters need (the statement's shape) and the values they bind."""
+        params = {}
+        status = {ACTIVE_VALUES: ACTIVE, (): ALL}.get(self.statuses) or _one_or_many(
+            params, "status", list(self.statuses))
+        severity = _one_or_many(params, "severity", list(self.severities)) if self.severities else None
+        if self.category:
+            params["category"] = self.category
+        assignee = self.assignee if self.assignee in ("", UNASSIGNED) else "one"
+        if assignee == "one":
+            params["assignee"] = (viewer.id if viewer is not None else 0) if self.assignee == ME else int(self.assignee)
+        for name in ("updated_since", "dedup_key"):
+            if getattr(self, name) is not None:
+                params[name] = getattr(self, name)
+        return (status, severity, "category" in params, assignee, "updated_since" in params,
+                "dedup_key" in params), params
+
+
+def _one_or_many(params: dict, name: str, values: list) -> str:
+    if len(values) == 1:
+        params[name] = values[0]
+        return "one"
+    params[f"{name}_list"] = values
+    return "many"
+
+
+@dataclass(frozen=True)
+class Person(Face):
+    username: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """What a queue row shows: read as plain columns, four times cheaper than loading tickets."""
+
+    id: int
+    display_id: str
+    title: str
+    severity: int
+    status: str
+    created_at: datetime
+    category: str
+    type: str
+    item: str
+    assignee: Person | None
+
+    @property
+    def cti_path(self) -> str:
+        return cti_path(self.category, self.type, self.item)
+
+
 ASSIGNEE, _CREATOR = aliased(User), aliased(User)
+QUEUE_COLUMNS = (
+    Ticket.id, Ticket.display_id, Ticket.title, Ticket.severity, Ticket.status, Ticket.created_at,
+    Category.name, CtiType.name, Item.name, ASSIGNEE.username, ASSIGNEE.display_name,
+)
 # A ticket as the API shows it, read as plain columns: loading entities with their five
 # relationships cost more than the rest of the request together.
 TICKET_FIELDS = (
@@ -26,6 +227,15 @@ TICKET_ROW = (
     ASSIGNEE.username.label("assignee_username"), ASSIGNEE.display_name.label("assignee_display_name"),
     _CREATOR.username.label("creator_username"), _CREATOR.display_name.label("creator_display_name"),
 )
+
+
+def _queue_row(values) -> QueueRow:
+    *ticket, username, display_name = values
+    return QueueRow(*ticket, assignee=Person(username, display_name) if username else None)
+
+
+# columns= of list_page: what each row holds, and how a result row becomes an item.
+COLUMNS = {"queue": (QUEUE_COLUMNS, _queue_row), "api": (TICKET_ROW, None)}
 
 
 def with_names(*columns):
@@ -41,90 +251,178 @@ def with_names(*columns):
     )
 
 
-@cache
-def _ticket_rows():
-    """The unfiltered select of TICKET_ROW, built once: constructing it cost more than running it."""
-    return with_names(*TICKET_ROW).outerjoin(_CREATOR, _CREATOR.id == Ticket.creator_id)
-
-
-def ticket_list_query(
-    *, statuses=(), severities=(), category_id: int | None = None, assignee_id=None,
-    updated_since: datetime | None = None, dedup_key: str | None = None,
-) -> tuple[Select, dict]:
-    """Tickets (as TICKET_ROW rows) matching every given filter (assignee_id=UNASSIGNED: nobody's),
-    in queue order: one statement per combination of filters, built once, and the values it binds."""
-    params = {"statuses": list(statuses), "severities": list(severities), "category_id": category_id,
-              "assignee_id": assignee_id, "updated_since": updated_since, "dedup_key": dedup_key}
-    params = {name: value for name, value in params.items() if value not in (None, [])}
-    unassigned = params.get("assignee_id") == UNASSIGNED
-    if unassigned:
-        del params["assignee_id"]
-    return _ticket_list_statement(frozenset(params), unassigned), params
-
-
-@lru_cache(maxsize=256)
-def _ticket_list_statement(filters: frozenset, unassigned: bool) -> Select:
-    query = _ticket_rows()
-    if "statuses" in filters:
-        query = query.where(Ticket.status.in_(bindparam("statuses", expanding=True)))
-    if "severities" in filters:
-        query = query.where(Ticket.severity.in_(bindparam("severities", expanding=True)))
-    if "category_id" in filters:
-        query = query.where(Ticket.category_id == bindparam("category_id"))
-    if unassigned:
-        query = query.where(Ticket.assignee_id.is_(None))
-    elif "assignee_id" in filters:
-        query = query.where(Ticket.assignee_id == bindparam("assignee_id"))
-    if "updated_since" in filters:
-        query = query.where(Ticket.updated_at >= bindparam("updated_since", type_=Ticket.updated_at.type))
-    if "dedup_key" in filters:
-        query = query.where(Ticket.dedup_key == bindparam("dedup_key"))
-    return query.order_by(*QUEUE_ORDER)
-
-
-@dataclass
+@dataclass(frozen=True)
 class Page:
+    """One page of a list: its items, and the sort keys (and cursors) of the pages either side."""
+
     items: list
-    next_after: tuple | None  # the last item's sort key when more items follow, else None
+    next_after: tuple | None = None  # the last item's sort key when more items follow
+    prev_before: tuple | None = None  # the first item's sort key when earlier items exist
+    is_first: bool = True
+    list_name: str = TICKETS
+
+    @cached_property
+    def next_cursor(self) -> str | None:
+        return encode_cursor(self.list_name, self.next_after) if self.next_after else None
+
+    @cached_property
+    def prev_cursor(self) -> str | None:
+        return encode_cursor(self.list_name, self.prev_before) if self.prev_before else None
 
 
-def keyset_page(query, order, after: tuple | None, limit: int, params: dict | None = None) -> Page:
-    """One page of `query` in `order`, starting strictly after the sort key `after`.
+def encode_cursor(list_name: str, key: tuple) -> str:
+    """A place in a list (its sort key) as opaque URL-safe text, signed so a forged or foreign one is refused."""
+    values = [{"at": value.isoformat()} if isinstance(value, datetime) else value for value in key]
+    payload = urlsafe_b64encode(json.dumps([list_name, values], separators=(",", ":")).encode()).rstrip(b"=")
+    return f"{payload.decode()}.{_signature(payload)}"
+
+
+def decode_cursor(list_name: str, text, width: int | None = None) -> tuple | None:
+    """The sort key an `encode_cursor` text of this list stands for; None for anything else."""
+    if not isinstance(text, str) or not text or len(text) > CURSOR_MAX:
+        return None
+    if list_name == TICKETS and (key := _dotted_key(text)):
+        return key
+    payload, _, signature = text.rpartition(".")
+    try:
+        if not hmac.compare_digest(_signature(payload.encode("ascii")), signature):
+            return None
+        name, values = json.loads(urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        if name != list_name or not isinstance(values, list) or len(values) != (width or len(values)):
+            return None
+        return tuple(datetime.fromisoformat(value["at"]) if isinstance(value, dict) else value for value in values)
+    except (ValueError, TypeError, KeyError):  # UnicodeError and binascii.Error are ValueErrors
+        return None
+
+
+def _signature(payload: bytes) -> str:
+    digest = hmac.new(_cursor_key(current_app.secret_key), payload, hashlib.sha256).digest()[:18]
+    return urlsafe_b64encode(digest).decode()
+
+
+@lru_cache(maxsize=4)
+def _cursor_key(secret_key) -> bytes:
+    """The cursors' own signing key, derived from the app's secret so no other signature can pass for one."""
+    secret = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    return hmac.new(secret, b"list-cursor", hashlib.sha256).digest()
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _dotted_key(text: str) -> tuple | None:
+    """The dashboard's older `severity.microseconds.id` cursors, still read so saved links keep working."""
+    parts = text.split(".")
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts):
+        return None
+    severity, micros, ident = map(int, parts)
+    try:
+        return (severity, _EPOCH + timedelta(microseconds=micros), ident) if severity in range(1, 6) else None
+    except OverflowError:
+        return None
+
+
+def list_page(filters: ListFilter, viewer: User | None, *, after=None, before=None, limit: int | None = None,
+              columns: str = "queue") -> Page:
+    """One page of tickets in queue order, after or before a cursor (text or sort key); a cursor that is
+    not one gives the first page. `columns`: "queue" rows (QueueRow) or "api" rows (TICKET_ROW)."""
+    limit = limit or PAGE_SIZE
+    after_key = _key(after)
+    before_key = None if after_key else _key(before)
+    direction = "after" if after_key else "before" if before_key else "first"
+    shape, params = filters.shape(viewer)
+    params.update(zip(_KEY_PARAMS, after_key or before_key or ()), limit=limit + 1)
+    # Plain columns, read straight off the connection: no entities to load, nothing to flush.
+    rows = db.session.connection().execute(page_statement(shape, columns, direction), params).all()
+    if direction == "before" and not rows:
+        return list_page(filters, viewer, limit=limit, columns=columns)
+    make = COLUMNS[columns][1]
+    return _page([make(row) for row in rows] if make else rows, QUEUE_ORDER, limit, direction, TICKETS)
+
+
+def _key(cursor) -> tuple | None:
+    return cursor if isinstance(cursor, tuple) else decode_cursor(TICKETS, cursor, len(QUEUE_ORDER))
+
+
+_KEY_PARAMS = ("key_severity", "key_created_at", "key_id")
+
+
+@lru_cache(maxsize=512)
+def page_statement(shape: tuple, columns: str, direction: str) -> Select:
+    """A page's SELECT for one combination of filters, columns and direction, built once and then only
+    bound: building it and computing its cache key cost more than the database took to answer it."""
+    status, severity, category, assignee, updated_since, dedup_key = shape
+    query = with_names(*COLUMNS[columns][0])
+    if columns == "api":
+        query = query.outerjoin(_CREATOR, _CREATOR.id == Ticket.creator_id)
+    if status == ACTIVE:
+        query = query.where(ACTIVE_SQL)  # literal, so the partial indexes apply
+    elif status == "one":
+        query = query.where(Ticket.status == bindparam("status"))
+    elif status == "many":
+        query = query.where(Ticket.status.in_(bindparam("status_list", expanding=True)))
+    if severity == "one":
+        query = query.where(Ticket.severity == bindparam("severity"))
+    elif severity == "many":
+        query = query.where(Ticket.severity.in_(bindparam("severity_list", expanding=True)))
+    if category:
+        query = query.where(Ticket.category_id == bindparam("category"))
+    if assignee == UNASSIGNED:
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif assignee == "one":
+        query = query.where(Ticket.assignee_id == bindparam("assignee"))
+    if updated_since:
+        query = query.where(Ticket.updated_at >= bindparam("updated_since", type_=Ticket.updated_at.type))
+    if dedup_key:
+        query = query.where(Ticket.dedup_key == bindparam("dedup_key"))
+    bound = [bindparam(name, type_=column.type) for name, column in zip(_KEY_PARAMS, QUEUE_ORDER)]
+    return _keyset(query, QUEUE_ORDER, direction, bound).limit(row_limit("limit"))
+
+
+def keyset_page(query: Select, order, after: tuple | None = None, limit: int = PAGE_SIZE, *,
+                before: tuple | None = None, descending: bool = False, list_name: str = TICKETS) -> Page:
+    """One page of `query` (entities or columns) in `order` (reversed with `descending`), strictly after
+    the sort key `after` or before `before`; a `before` with nothing before it gives the first page.
 
     Keyset (not offset) paging: rows inserted or removed elsewhere in the order while a client
-    pages never shift the rows it has yet to see, so none is skipped or repeated. With `params`,
-    `query` is a statement of plain columns built once for reuse (its values bound at execution),
-    and so is the page's; it runs on the session's connection, as a read with nothing to flush.
+    pages never shift the rows it has yet to see, so none is skipped or repeated.
     """
-    if params is None:
-        query = query.order_by(None).order_by(*order)
-        if after is not None:
-            bound = [literal(value, column.type) for column, value in zip(order, after, strict=True)]
-            query = query.where(tuple_(*order) > tuple_(*bound))
-        result = db.session.execute(query.limit(row_limit(limit + 1)))
-    else:
-        params = {**params, _LIMIT: limit + 1, **dict(zip(_after_names(len(order)), after or ()))}
-        # Plain columns, read straight off the connection: no entities to load, nothing to flush.
-        result = db.session.connection().execute(_reused_page(query, tuple(order), after is not None), params)
+    direction = "after" if after is not None else "before" if before is not None else "first"
+    key = after if after is not None else before
+    bound = [literal(value, column.type) for column, value in zip(order, key or (), strict=bool(key))]
+    page = _keyset(query.order_by(None), order, direction, bound, descending).limit(row_limit(limit + 1))
+    result = db.session.execute(page)
     rows = list(result.scalars().unique()) if len(result.keys()) == 1 else result.all()  # entities, or rows
-    if len(rows) <= limit:
-        return Page(rows, None)
-    last = rows[limit - 1]
-    return Page(rows[:limit], tuple(getattr(last, column.key) for column in order))
+    if direction == "before" and not rows:
+        return keyset_page(query, order, limit=limit, descending=descending, list_name=list_name)
+    return _page(rows, order, limit, direction, list_name)
 
 
-_LIMIT = "keyset_limit"
+def _keyset(query: Select, order, direction: str, bound: list, descending: bool = False) -> Select:
+    """`query` ordered for a first, after or before page (a before page is read backwards from its bound)."""
+    ascending = (direction == "before") == descending
+    if direction != "first":
+        key, bound = (order[0], bound[0]) if len(order) == 1 else (tuple_(*order), tuple_(*bound))
+        query = query.where(key > bound if ascending else key < bound)
+    return query.order_by(*(order if ascending else [column.desc() for column in order]))
 
 
-def _after_names(count: int) -> list[str]:
-    return [f"keyset_after_{n}" for n in range(count)]
+def _page(rows: list, order, limit: int, direction: str, list_name: str) -> Page:
+    """Rows read one past `limit` as a Page, a before page turned back into display order."""
+    if direction == "before":
+        has_prev, rows, has_next = len(rows) > limit, rows[:limit][::-1], True
+    else:
+        has_prev, has_next, rows = direction == "after", len(rows) > limit, rows[:limit]
+
+    def key_of(row):
+        return tuple(getattr(row, column.key) for column in order)
+
+    return Page(rows, next_after=key_of(rows[-1]) if has_next and rows else None,
+                prev_before=key_of(rows[0]) if has_prev and rows else None, is_first=not has_prev,
+                list_name=list_name)
 
 
-@lru_cache(maxsize=256)
-def _reused_page(query: Select, order: tuple, has_after: bool) -> Select:
-    """The page statement for a reused `query`, built once too, so its cache key is computed once."""
-    query = query.order_by(None).order_by(*order)
-    if has_after:
-        bound = [bindparam(name, type_=column.type) for name, column in zip(_after_names(len(order)), order)]
-        query = query.where(tuple_(*order) > tuple_(*bound))
-    return query.limit(row_limit(_LIMIT))
+def queue_categories() -> list:
+    """Every category as (id, name, active) rows, inactive ones too: old tickets still sit in them."""
+    return recent("queue_categories", ("category",), lambda: list(db.session.execute(
+        db.select(Category.id, Category.name, Category.active).order_by(Category.active.desc(), Category.name))))

@@ -12,9 +12,9 @@ from ..models import ACTIVE_STATUSES, Status, Ticket, User
 from ..db.utc import utcnow
 from . import audit
 from ..db.sql import insert_or_skip
-from .base import commit, found, get_or_404
+from .base import commit, found, get_or_404, parse_id
 from .comments import BODY_MAX, add_comment
-from .cti import _as_id, resolve_cti
+from .cti import resolve_cti
 from .errors import Conflict, FieldErrors, ValidationError
 
 TITLE_MAX = 200
@@ -68,7 +68,7 @@ def clean_overview(value) -> str:
 
 
 def clean_severity(value) -> int:
-    severity = _as_id(value)
+    severity = parse_id(value)
     if severity is None or not 1 <= severity <= 5:
         raise ValidationError({"severity": "Severity must be a whole number from 1 (critical) to 5 (minimal)."})
     return severity
@@ -77,7 +77,7 @@ def clean_severity(value) -> int:
 def clean_assignee(value) -> User | None:
     if value is None or value == "":
         return None
-    ident = _as_id(value)
+    ident = parse_id(value)
     user = db.session.get(User, ident) if ident is not None else None
     if user is None:
         raise ValidationError({"assignee": f"Unknown user id {value!r}."})
@@ -225,7 +225,7 @@ def _as_loaded(ticket_id: int, values: dict) -> Ticket:
 def _check_version(ticket: Ticket, expected_version) -> None:
     if expected_version is None or expected_version == "":
         return
-    if _as_id(expected_version) != ticket.version:
+    if parse_id(expected_version) != ticket.version:
         raise Conflict(
             f"{ticket.display_id} was changed by someone else since you loaded it "
             f"(version {expected_version}, now {ticket.version}). Review the latest and try again."

@@ -9,10 +9,10 @@ from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from . import audit
-from .base import after_commit, commit, get_or_404
-from .cti import _as_id
+from .base import after_commit, commit, get_or_404, parse_id
 from .delivery import DELIVER_JOB
 from .errors import FieldErrors, ValidationError
+from .listing import Page, keyset_page
 
 NAME_MAX = 80
 URL_MAX = 500
@@ -146,18 +146,17 @@ def open_counts(webhook_id: int | None = None) -> dict[int, dict[str, int]]:
     return counts
 
 
-def recent_deliveries(hook: Webhook, status=None, before_id=None, limit=DELIVERIES_PAGE) -> list[WebhookDelivery]:
-    """Newest first, a page at a time (`before_id` is the last id of the previous page)."""
+def recent_deliveries(hook: Webhook, status=None, before_id=None, limit=DELIVERIES_PAGE) -> Page:
+    """Newest first, a page at a time (`before_id`: the last id of the previous page)."""
     query = (
         sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook.id)
         .options(joinedload(WebhookDelivery.audit_event).joinedload(AuditEvent.ticket))
-        .order_by(WebhookDelivery.id.desc()).limit(limit)
     )
     if status in DeliveryStatus.__members__:
         query = query.where(WebhookDelivery.status == status)
-    if (before := _as_id(before_id)) is not None:
-        query = query.where(WebhookDelivery.id < before)
-    return list(db.session.scalars(query))
+    before = parse_id(before_id)
+    return keyset_page(query, (WebhookDelivery.id,), None if before is None else (before,), limit,
+                       descending=True, list_name="deliveries")
 
 
 def get_delivery(hook: Webhook, ref) -> WebhookDelivery:

@@ -54,7 +54,7 @@ def ticket_url(display_id: str) -> str:
 
 
 def queue_rows(tickets) -> Markup:
-    """The dashboard table's rows (services.queue.QueueRow), built in one call per page rather than
+    """The dashboard table's rows (services.listing.QueueRow), built in one call per page rather than
     a dozen template expressions per row: the fifty rows were a quarter of the page's time."""
     now, prefix = request_now(), ticket_url("")
     return Markup("".join(_queue_row(t, prefix, now) for t in tickets))
@@ -78,7 +78,7 @@ def _queue_row(t, prefix: str, now) -> str:
 @lru_cache(maxsize=4096)
 def _who_cell(person) -> str:
     """A queue has a few dozen assignees and a few hundred routes: each cell is built once
-    (`person`: a frozen services.queue.Person, equal to any other with the same name)."""
+    (`person`: a frozen services.listing.Person, equal to any other with the same name)."""
     return (f'<span class="who">{avatar(person, "sm")}'
             f'<span class="who-name">{escape(person.display_name)}</span></span>')
 

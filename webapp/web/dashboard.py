@@ -5,7 +5,7 @@ from flask import request, url_for
 from flask_login import current_user
 
 from ..auth.access import STAFF, access
-from ..services.queue import ME, QueueFilter, list_tickets, queue_categories
+from ..services.listing import ME, ListFilter, list_page, queue_categories
 from ..services.users import assignable_users
 from . import bp
 from ..ui.rendering import render, wants_fragment
@@ -14,19 +14,19 @@ from ..ui.rendering import render, wants_fragment
 @bp.get("/")
 @access(STAFF)
 def dashboard():
-    return _queue_page(QueueFilter.from_args(request.args), "web.dashboard")
+    return _queue_page(ListFilter.from_web_args(request.args), "web.dashboard")
 
 
 @bp.get("/my-tickets")
 @access(STAFF)
 def my_tickets():
-    return _queue_page(replace(QueueFilter.from_args(request.args), assignee=ME), "web.my_tickets")
+    return _queue_page(replace(ListFilter.from_web_args(request.args), assignee=ME), "web.my_tickets")
 
 
-def _queue_page(filters: QueueFilter, endpoint: str):
+def _queue_page(filters: ListFilter, endpoint: str):
     """Render a queue view; htmx gets the results only, and the canonical URL to push."""
-    page = list_tickets(filters, current_user, after=request.args.get("after"),
-                        before=request.args.get("before"))
+    page = list_page(filters, current_user, after=request.args.get("after"),
+                     before=request.args.get("before"))
     url_args = filters.as_args()
     if endpoint == "web.my_tickets":
         url_args.pop("assignee", None)

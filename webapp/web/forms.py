@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 
 from ..services import cti as cti_service
-from ..services.cti import _as_id
+from ..services.base import parse_id
 
 TICKET_FIELDS = ("title", "overview", "severity", "category_id", "type_id", "item_id", "assignee_id")
 ID_PREFIXES = ("", "reroute-")  # the pages that hold a Category -> Type -> Item picker
@@ -36,7 +36,7 @@ class CtiChoices:
 
 def cti_choices(category_id=None, type_id=None, item_id=None, *, categories=True) -> CtiChoices:
     """Active options for each level; a level's options depend on the choice above it."""
-    choices = CtiChoices(_as_id(category_id), _as_id(type_id), _as_id(item_id))
+    choices = CtiChoices(parse_id(category_id), parse_id(type_id), parse_id(item_id))
     if categories:
         choices.categories = cti_service.active_categories()
     if choices.category_id is not None:

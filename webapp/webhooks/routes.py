@@ -69,12 +69,12 @@ def edit(webhook_id: int):
 def detail(webhook_id: int):
     hook = service.get_webhook(webhook_id)
     status = request.args.get("status") or None
-    deliveries = service.recent_deliveries(hook, status=status, before_id=request.args.get("before"))
+    page = service.recent_deliveries(hook, status=status, before_id=request.args.get("before"))
     return render_template(
-        "webhooks/detail.html", webhook=hook, deliveries=deliveries, status_filter=status,
+        "webhooks/detail.html", webhook=hook, deliveries=page.items, status_filter=status,
         statuses=list(DeliveryStatus), counts=service.open_counts(hook.id).get(hook.id, {}),
         event_labels=dict(service.EVENT_CHOICES),
-        older=deliveries[-1].id if len(deliveries) == service.DELIVERIES_PAGE else None,
+        older=page.next_after and page.next_after[0],
     )
 
 
