@@ -70,7 +70,7 @@ def flat_ticket(ticket) -> dict:
 def ticket_json(row) -> dict:
     """A ticket from a TICKET_ROW row (lists) or flat_ticket's values (single tickets)."""
     web_root, api_root = _ticket_roots()
-    t = row if isinstance(row, dict) else row._asdict()  # a Row's attributes cost 0.25 µs each
+    t = row if isinstance(row, dict) else row._asdict()  # one dict lookup per field
     display_id, category_id, type_id, item_id = t["display_id"], t["category_id"], t["type_id"], t["item_id"]
     return {
         "id": ident(t["id"]),

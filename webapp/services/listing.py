@@ -192,7 +192,7 @@ class Person(Face):
 
 @dataclass(frozen=True)
 class QueueRow:
-    """What a queue row shows: read as plain columns, four times cheaper than loading tickets."""
+    """What a queue row shows, read as plain columns (no ticket entities; docs/performance.md)."""
 
     id: int
     display_id: str
@@ -215,8 +215,7 @@ QUEUE_COLUMNS = (
     Ticket.id, Ticket.display_id, Ticket.title, Ticket.severity, Ticket.status, Ticket.created_at,
     Category.name, CtiType.name, Item.name, ASSIGNEE.username, ASSIGNEE.display_name,
 )
-# A ticket as the API shows it, read as plain columns: loading entities with their five
-# relationships cost more than the rest of the request together.
+# A ticket as the API shows it, read as plain columns rather than entities with their relationships.
 TICKET_FIELDS = (
     "id", "display_id", "title", "overview", "severity", "status", "category_id", "type_id", "item_id",
     "assignee_id", "creator_id", "dedup_key", "created_at", "updated_at", "resolved_at", "closed_at", "version",
@@ -350,7 +349,7 @@ _KEY_PARAMS = ("key_severity", "key_created_at", "key_id")
 @lru_cache(maxsize=512)
 def page_statement(shape: tuple, columns: str, direction: str) -> Select:
     """A page's SELECT for one combination of filters, columns and direction, built once and then only
-    bound: building it and computing its cache key cost more than the database took to answer it."""
+    bound (its values vary, its shape does not; docs/performance.md)."""
     status, severity, category, assignee, updated_since, dedup_key = shape
     query = with_names(*COLUMNS[columns][0])
     if columns == "api":
