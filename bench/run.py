@@ -91,7 +91,7 @@ class Server:
 
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "gunicorn"]
-        if (REPO / "webapp" / "gunicorn_conf.py").exists():
+        if (REPO / "webapp" / "serve" / "gunicorn_conf.py").exists():
             command += ["-c", "python:webapp.serve.gunicorn_conf"]  # the production settings, when they exist
         command += ["--bind", f"127.0.0.1:{self.port}", "--workers", str(self.args.workers)]
         if self.args.threads:
