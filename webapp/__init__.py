@@ -47,13 +47,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app)
     from . import cli, jobs, ops, ratelimit
     from .auth.access import check_declarations
-    from .db import reuse
+    from .db import pool, reuse
     from .http import errors
     from .ui import templating
 
     ops.init_app(app)
     ratelimit.init_app(app)
     scheduler = jobs.init_app(app)
+    pool.init_app(app)
     _register_request_hooks(app, scheduler=scheduler, end_reads_with_commit=reuse.init_app(app))
     errors.register(app)
     templating.register(app)

@@ -75,7 +75,6 @@ def engine_options(url: str, env) -> dict:
     return {
         "pool_size": int(env.get("DB_POOL_SIZE") or 5),
         "max_overflow": int(env.get("DB_MAX_OVERFLOW") or 5),
-        "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": int(env.get("DB_CONNECT_TIMEOUT") or 5),
         },
