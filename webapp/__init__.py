@@ -55,7 +55,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     ratelimit.init_app(app)
     scheduler = jobs.init_app(app)
     pool.init_app(app)
-    _register_request_hooks(app, scheduler=scheduler, end_reads_with_commit=reuse.init_app(app))
+    reuse.init_app(app)
+    _register_request_hooks(app, scheduler=scheduler)
     errors.register(app)
     templating.register(app)
     cli.register(app)
@@ -63,7 +64,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
-def _register_request_hooks(app: Flask, *, scheduler, end_reads_with_commit: bool) -> None:
+def _register_request_hooks(app: Flask, *, scheduler) -> None:
     """Every before/after/teardown request hook of the app, here and nowhere else, in the order they run.
 
     Before a request: 1. the latency timer (it measures everything after it); 2. the request id (log
@@ -73,11 +74,9 @@ def _register_request_hooks(app: Flask, *, scheduler, end_reads_with_commit: boo
     After it (Flask calls these in the reverse of the order they are registered; listed as they run):
     1. the X-RateLimit-* headers; 2. the latency observation; 3. the request id and security headers;
     then Flask-Login's remember-cookie update (registered by the extension).
-    At teardown: the read-only COMMIT (db/reuse.py), before Flask-SQLAlchemy removes the session.
     """
     from .api.ratelimit import budget_headers, spend_budget
     from .auth.access import enforce_access
-    from .db.reuse import commit_if_read_only
     from .ops.http import finish_response, start_request
     from .ops.metrics import observe, start_timer
 
@@ -87,8 +86,6 @@ def _register_request_hooks(app: Flask, *, scheduler, end_reads_with_commit: boo
         app.before_request(hook)
     for hook in reversed((budget_headers, observe, finish_response)):
         app.after_request(hook)
-    if end_reads_with_commit:
-        app.teardown_appcontext(commit_if_read_only)
 
 
 def _register_blueprints(app: Flask) -> None:
