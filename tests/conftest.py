@@ -230,6 +230,22 @@ class AuthActions:
 
 
 @pytest.fixture
+def transaction_commands(monkeypatch):
+    """The transaction commands psycopg sends (BEGIN, COMMIT, ROLLBACK, DEALLOCATE), in order."""
+    import psycopg
+
+    sent = []
+    real = psycopg.Connection._exec_command
+
+    def spy(self, command, *args, **kwargs):
+        sent.append(command if isinstance(command, bytes) else str(command).encode())
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "_exec_command", spy)
+    return sent
+
+
+@pytest.fixture
 def auth(client):
     return AuthActions(client)
 

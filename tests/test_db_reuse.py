@@ -1,7 +1,6 @@
 """Plain reads on an idle connection run alone in autocommit, so psycopg's prepared statements
 survive and a read-only request sends no BEGIN or COMMIT; writes, locking reads and server-side
 cursors still run in one transaction (PostgreSQL only: SQLite has no prepared statements to keep)."""
-import psycopg
 import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
@@ -28,17 +27,8 @@ def real_app(database_url, tmp_path_factory):
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """The transaction commands psycopg sends (BEGIN, COMMIT, ROLLBACK), in order."""
-    commands = []
-    real = psycopg.Connection._exec_command
-
-    def spy(self, command, *args, **kwargs):
-        commands.append(command if isinstance(command, bytes) else str(command).encode())
-        return real(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Connection, "_exec_command", spy)
-    return commands
+def sent(transaction_commands):
+    return transaction_commands
 
 
 def test_repeated_page_views_run_prepared_statements(real_app):

@@ -35,19 +35,11 @@ def world(real_app):
 
 
 @pytest.fixture
-def commands(monkeypatch):
-    """The transaction commands psycopg sends (BEGIN, COMMIT, ROLLBACK), in order. Jobs after commit
-    (the outbox dispatch runs inline without Redis) are left out: they have transactions of their own."""
+def commands(monkeypatch, transaction_commands):
+    """What psycopg sends, without the jobs after commit (the outbox dispatch runs inline without
+    Redis): they have transactions of their own."""
     monkeypatch.setattr("webapp.services.base._run_after_commit", lambda: None)
-    sent = []
-    real = psycopg.Connection._exec_command
-
-    def spy(self, command, *args, **kwargs):
-        sent.append(command if isinstance(command, bytes) else str(command).encode())
-        return real(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Connection, "_exec_command", spy)
-    return sent
+    return transaction_commands
 
 
 def caller(world):
