@@ -1,6 +1,5 @@
 """A create that is its transaction's only statement runs in autocommit on PostgreSQL: no BEGIN
 or COMMIT round trip, the same rows committed, and nothing changes where it must stay atomic."""
-import psycopg
 import pytest
 import sqlalchemy as sa
 
