@@ -17,8 +17,10 @@ from webapp import create_app
 from webapp.extensions import db
 
 from . import factories
+from .fake_dns import FakeDns
 
 TEST_SECRET = "test-secret-" + secrets.token_hex(8)
+LOOPBACK_NETWORK = "127.0.0.0/8"  # where the tests' webhook receivers listen
 
 
 def _server_url(url: str, dbname: str) -> sa.URL:
@@ -102,6 +104,9 @@ def make_app(database_url: str, **overrides):
         # A request's ask for a dispatch run goes to Redis at once, so tests can count what it
         # queued; tests/test_outbox_linger.py covers the per-process coalescing of asks.
         "OUTBOX_MARK_DELAY_SECONDS": 0,
+        # No test asks real DNS for a webhook's host; loopback stays refused, as in production,
+        # unless a test allows it (WEBHOOK_ALLOWED_NETWORKS) to reach its receiver on 127.0.0.1.
+        "WEBHOOK_RESOLVER": FakeDns(),
     }
     settings.update(overrides)
     return create_app(settings)
@@ -174,6 +179,12 @@ class CsrfClient(FlaskClient):
                 token = generate_csrf()
                 stored.update(session)
         return token
+
+
+@pytest.fixture
+def loopback_allowed(app, monkeypatch):
+    """Let webhooks reach 127.0.0.1, where the test receiver listens (refused by default)."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_NETWORKS", LOOPBACK_NETWORK)
 
 
 @pytest.fixture

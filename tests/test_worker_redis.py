@@ -28,7 +28,7 @@ from webapp.services.comments import add_comment
 from webapp.services.tickets import change_status
 from webapp.db.utc import utcnow
 
-from .conftest import CsrfClient, make_app
+from .conftest import LOOPBACK_NETWORK, CsrfClient, make_app
 from .factories import PASSWORD, Factories
 from .jobs_fixtures import (  # noqa: F401
     closed_port_url, committed_app, committed_db, dispatch_jobs_waiting, dispose, queue_name, receiver, redis_url,
@@ -42,7 +42,7 @@ SECRET = "redis-test-secret-0123456789"
 
 @pytest.fixture
 def rq_app(committed_app, redis_url, queue_name):
-    return committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name)
+    return committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name, WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
 
 
 def run_burst(app) -> None:
@@ -115,7 +115,8 @@ def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(r
 
 
 def test_redis_down_then_up_loses_nothing(committed_app, redis_url, queue_name, receiver, monkeypatch):
-    app = committed_app(REDIS_URL=closed_port_url("redis", "/0"), RQ_QUEUE=queue_name)
+    app = committed_app(REDIS_URL=closed_port_url("redis", "/0"), RQ_QUEUE=queue_name,
+                        WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
     with app.app_context():
         make = Factories()
         make.user("admin", role=Role.ADMIN)
@@ -162,9 +163,10 @@ def _undispatched() -> int:
 def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url, queue_name, receiver, tmp_path):
     """`rq cron --url $REDIS_URL webapp.jobs.schedule` enqueues the requeue job; `python worker.py --burst` runs it."""
     env = {**os.environ, "DATABASE_URL": committed_db, "SECRET_KEY": "process-test", "REDIS_URL": redis_url,
-           "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path)}
+           "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path), "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK_NETWORK}
     env.pop("TEST_DATABASE_URL", None)
-    app = make_app(committed_db, REDIS_URL=closed_port_url("redis", "/0"))  # the web process, Redis down
+    app = make_app(committed_db, REDIS_URL=closed_port_url("redis", "/0"),  # the web process, Redis down
+                   WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
     with app.app_context():
         make = Factories()
         webhooks.create_webhook(make.user(role=Role.ADMIN), name="n8n", url=receiver.url, secret=SECRET)

@@ -49,8 +49,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth.access import check_declarations
     from .db import pool, reuse
     from .http import errors
+    from .services import egress
     from .ui import templating
 
+    egress.parse_networks(app.config["WEBHOOK_ALLOWED_NETWORKS"])  # a typo stops the app here
     ops.init_app(app)
     ratelimit.init_app(app)
     scheduler = jobs.init_app(app)

@@ -50,6 +50,8 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "WEBHOOK_MAX_ATTEMPTS": int(env.get("WEBHOOK_MAX_ATTEMPTS") or 10),
         "WEBHOOK_BACKOFF_SECONDS": int(env.get("WEBHOOK_BACKOFF_SECONDS") or 30),
         "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS") or 10),
+        # CIDRs webhooks may reach although loopback, link-local, unspecified or multicast.
+        "WEBHOOK_ALLOWED_NETWORKS": env.get("WEBHOOK_ALLOWED_NETWORKS") or "",
         "OUTBOX_LINGER_SECONDS": float(env.get("OUTBOX_LINGER_SECONDS") or 1),
         "OUTBOX_MARK_DELAY_SECONDS": float(env.get("OUTBOX_MARK_DELAY_SECONDS") or 0.05),
         "SESSION_COOKIE_HTTPONLY": True,
