@@ -57,12 +57,14 @@ def test_audit_event_is_delivered_as_signed_json_after_commit(app, make, admin, 
     assert verify_signature(SECRET, request.headers, request.body)
     body = request.json
     event = db.session.scalars(sa.select(AuditEvent).filter_by(ticket_id=ticket.id, action="create")).one()
-    assert body["eventId"] == event.id == int(request.headers["X-Ticketing-Event-Id"])
+    assert body["eventId"] == str(event.id) == request.headers["X-Ticketing-Event-Id"]
     assert body["action"] == request.headers["X-Ticketing-Event"] == "create"
     assert body["ticket"]["displayId"] == ticket.display_id
     assert body["after"]["title"] == "Disk full on backup host"
     assert body["actor"]["username"] == ticket.creator.username
     assert request.headers["Content-Type"] == "application/json"
+    assert body["ticket"]["id"] == str(ticket.id) and body["actor"]["id"] == str(ticket.creator.id)
+    assert body["after"]["cti"]["itemId"] == str(ticket.item_id)  # ids inside values too, as in the API
     [row] = deliveries(webhook)
     assert (row.status, row.attempts, row.last_status_code, row.last_error) == ("DELIVERED", 1, 200, None)
     assert row.delivered_at is not None and row.next_attempt_at is None

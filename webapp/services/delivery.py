@@ -25,6 +25,7 @@ from ..models import AuditEvent, DeliveryStatus, OutboxEvent, Webhook, WebhookDe
 from ..db.utc import utcnow
 from ..db.sql import among, locked_batch, row_limit
 from . import egress
+from .audit import with_string_ids
 from .base import after_commit, commit
 from .errors import ValidationError
 
@@ -206,9 +207,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 def event_payload(event: AuditEvent) -> dict:
-    """The JSON a receiver gets: the audit event, with who did it and which ticket (as it is now)."""
+    """The JSON a receiver gets: the audit event, with who did it and which ticket (as it is now).
+    Every id is a string, as in the API."""
     actor, ticket = event.actor, event.ticket
-    return {
+    return with_string_ids({
         "eventId": event.id,
         "action": event.action,
         "occurredAt": event.created_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -219,7 +221,7 @@ def event_payload(event: AuditEvent) -> dict:
         "target": {"type": event.target_type, "id": event.target_id} if event.target_type else None,
         "before": event.before,
         "after": event.after,
-    }
+    })
 
 
 def encode(payload: dict) -> bytes:
