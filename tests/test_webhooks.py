@@ -73,6 +73,25 @@ def test_audit_event_is_delivered_as_signed_json_after_commit(app, make, admin, 
     assert not delivery.has_undispatched()
 
 
+def test_every_delivered_body_is_what_the_openapi_document_describes(app, make, admin, receiver, loopback_allowed):
+    from webapp.api.openapi import openapi_document
+
+    from .api.openapi_check import SpecChecker
+
+    hook(admin, receiver.url)
+    ticket = make.ticket(title="Checked against the document", assignee=admin)
+    change_status(admin, ticket, Status.IN_PROGRESS)
+    add_comment(admin, ticket, "A comment")
+    make.user("newcomer")  # an admin event: no ticket, a target
+    spec = SpecChecker(openapi_document())
+    bodies = [request.json for request in receiver.requests]
+    assert {"create", "status", "comment_add", "user_create"} <= {body["action"] for body in bodies}
+    for body in bodies:
+        spec.validate(body, "#/components/schemas/WebhookEvent")
+    headers = {parameter["name"] for parameter in spec.spec["webhooks"]["ticketEvent"]["post"]["parameters"]}
+    assert headers <= set(receiver.requests[0].headers)
+
+
 def test_signature_does_not_verify_for_a_changed_body_or_another_secret(app, make, admin, receiver, loopback_allowed):
     hook(admin, receiver.url, events=["create"])
     make.ticket()

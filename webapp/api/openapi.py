@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the API, kept true by tests that validate real responses against it."""
 from functools import cache
 
+from . import openapi_webhooks
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
 from .parsing import LIMIT_DEFAULT, LIMIT_MAX
 
@@ -200,8 +201,9 @@ def openapi_document() -> dict:
         "security": [{"ApiKey": []}],
         "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users")],
         "paths": PATHS,
+        "webhooks": openapi_webhooks.WEBHOOKS,
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_webhooks.SCHEMAS},
         },
     }
