@@ -49,6 +49,7 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "EMBEDDED_SCHEDULER": _bool(env.get("EMBEDDED_SCHEDULER"), True),
         "WEBHOOK_MAX_ATTEMPTS": int(env.get("WEBHOOK_MAX_ATTEMPTS") or 10),
         "WEBHOOK_BACKOFF_SECONDS": int(env.get("WEBHOOK_BACKOFF_SECONDS") or 30),
+        "DELIVERY_RETENTION_DAYS": int(env.get("DELIVERY_RETENTION_DAYS") or 30),
         "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS") or 10),
         # CIDRs webhooks may reach although loopback, link-local, unspecified or multicast.
         "WEBHOOK_ALLOWED_NETWORKS": env.get("WEBHOOK_ALLOWED_NETWORKS") or "",
