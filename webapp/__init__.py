@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import cli, jobs, ops, ratelimit
     from .auth.access import check_declarations
     from .db import pool, reuse
-    from .http import errors
+    from .http import errors, plain_http
     from .services import egress
     from .ui import templating
 
@@ -60,6 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     reuse.init_app(app)
     _register_request_hooks(app, scheduler=scheduler)
     errors.register(app)
+    plain_http.check_at_start(app)
     templating.register(app)
     cli.register(app)
     check_declarations(app)
