@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired
 
 from ..extensions import login_manager
 from ..models import Role, User
+from ..services.base import parse_id
 from ..services.users import authenticate, session_user
 from . import bp
 from .access import PUBLIC, STAFF, access
@@ -24,7 +25,8 @@ class LoginForm(FlaskForm):
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Sessions belong to active people only: deactivation logs a user out on the next request."""
-    user = session_user(int(user_id)) if user_id.isdigit() else None
+    ident = parse_id(user_id)
+    user = session_user(ident) if ident is not None else None
     if user is None or not user.active or user.role == Role.SERVICE:
         return None
     return user

@@ -13,6 +13,7 @@ from .base import after_commit, commit, get_or_404, parse_id
 from .delivery import DELIVER_JOB
 from .errors import FieldErrors, ValidationError
 from .listing import Page, keyset_page
+from .text import checked_text
 
 NAME_MAX = 80
 URL_MAX = 500
@@ -45,7 +46,7 @@ def new_secret() -> str:
 
 
 def clean_name(value, current: Webhook | None = None) -> str:
-    name = " ".join(value.split()) if isinstance(value, str) else ""
+    name = " ".join(checked_text("name", value).split()) if isinstance(value, str) else ""
     if not name or len(name) > NAME_MAX:
         raise ValidationError({"name": f"Give the webhook a name of 1–{NAME_MAX} characters."})
     taken = db.session.scalar(sa.select(Webhook.id).where(sa.func.lower(Webhook.name) == name.lower()))
@@ -55,7 +56,7 @@ def clean_name(value, current: Webhook | None = None) -> str:
 
 
 def clean_url(value) -> str:
-    url = value.strip() if isinstance(value, str) else ""
+    url = checked_text("url", value).strip() if isinstance(value, str) else ""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError({"url": "Give a full http:// or https:// URL, e.g. https://n8n.example.com/webhook/…"})
@@ -65,7 +66,7 @@ def clean_url(value) -> str:
 
 
 def clean_secret(value) -> str:
-    secret = value.strip() if isinstance(value, str) else ""
+    secret = checked_text("secret", value).strip() if isinstance(value, str) else ""
     if not SECRET_MIN <= len(secret) <= SECRET_MAX:
         raise ValidationError({"secret": f"Use a secret of {SECRET_MIN}–{SECRET_MAX} characters (the suggested one is fine)."})
     return secret
