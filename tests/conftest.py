@@ -1,4 +1,5 @@
 """Fixtures in the style of flaskr: app, client, runner, login helper, factories."""
+import logging
 import os
 import secrets
 import tempfile
@@ -265,3 +266,14 @@ def auth(client):
 def make(app):
     """Factories bound to this test's database: make.user(), make.cti(), make.ticket()."""
     return factories.Factories()
+
+
+@pytest.fixture
+def logs(caplog, monkeypatch):
+    """caplog with every record of every logger, at any level (the migrations' logging config
+    disables the loggers that existed before it ran, the app's among them)."""
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            monkeypatch.setattr(logger, "disabled", False)
+    caplog.set_level(logging.DEBUG)
+    return caplog

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from webapp import create_app
 
 from .conftest import TEST_SECRET
-from .ops_support import free_port, metric_value, require
+from .ops_support import free_port, metric_value, one_time_secret, require
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.postgres
@@ -181,8 +181,8 @@ def server(database, private_redis, tmp_path_factory):
                                 capture_output=True, text=True, timeout=60, check=True).stdout
         yield {
             "url": url, "env": env, "process": process, "database": database, "tmp": tmp,
-            "admin_password": re.search(r"admin password: (\S+)", seeded).group(1),
-            "api_key": re.search(r"goddard API key: (sk_\S+)", seeded).group(1),
+            "admin_password": one_time_secret(seeded, "admin password"),  # stdout is a pipe: in a file
+            "api_key": one_time_secret(seeded, "goddard API key"),
         }
     finally:
         process.stop()

@@ -6,6 +6,7 @@ from jinja2 import StrictUndefined
 
 from . import config as config_module
 from .db import sqlite  # noqa: F401  (its engine listeners configure SQLite connections)
+from .db import redact  # noqa: F401  (its engine listener keeps row values out of error text)
 from .db.utc import render_migration_type
 from .extensions import csrf, login_manager, migrate
 from .extensions import db as sqlalchemy_db  # `db` here is the webapp.db package

@@ -72,10 +72,15 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
 
 
 def engine_options(url: str, env) -> dict:
-    """Connects give up instead of hanging; a pooled connection is pinged before each use, so a dead one is replaced."""
+    """Connects give up instead of hanging; a pooled connection is pinged before each use, so a dead one is replaced.
+
+    Errors never carry the statement's bound values (a password hash, a webhook secret): they end
+    up in logs (SECURITY.md, "Secrets in logs").
+    """
     if url.startswith("sqlite"):
-        return {}
+        return {"hide_parameters": True}
     return {
+        "hide_parameters": True,
         "pool_size": int(env.get("DB_POOL_SIZE") or 5),
         "max_overflow": int(env.get("DB_MAX_OVERFLOW") or 5),
         "connect_args": {

@@ -19,6 +19,7 @@ from . import audit
 from .base import commit, get_or_404
 from .errors import FieldErrors, ValidationError
 from .recent import recent, recent_entities
+from .text import checked_text, text_fault
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN = 8
@@ -32,7 +33,7 @@ def clean_username(value) -> str:
 
 
 def clean_display_name(value) -> str:
-    name = " ".join(value.split()) if isinstance(value, str) else ""
+    name = " ".join(checked_text("display_name", value).split()) if isinstance(value, str) else ""
     if not name or len(name) > 120:
         raise ValidationError({"display_name": "Give a display name of 1–120 characters."})
     return name
@@ -48,7 +49,7 @@ def clean_role(value) -> Role:
 def clean_password(value) -> str:
     if not isinstance(value, str) or len(value) < PASSWORD_MIN:
         raise ValidationError({"password": f"Use at least {PASSWORD_MIN} characters."})
-    return value
+    return checked_text("password", value)
 
 
 USER_ORDER = (User.username, User.id)
@@ -63,7 +64,10 @@ def users_query(*, include_inactive: bool = False, username=None):
 
 
 def find_user(username: str) -> User | None:
-    return db.session.scalar(db.select(User).filter_by(username=(username or "").strip().lower()))
+    """The account with this username; None for text no username can hold (e.g. a NUL)."""
+    if not isinstance(username, str) or text_fault(username):
+        return None
+    return db.session.scalar(db.select(User).filter_by(username=username.strip().lower()))
 
 
 _ASSIGNABLE_ORDER = (User.role == Role.SERVICE, User.display_name)

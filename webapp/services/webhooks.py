@@ -12,6 +12,7 @@ from .base import after_commit, commit, get_or_404, parse_id
 from .delivery import DELIVER_JOB
 from .errors import FieldErrors, ValidationError
 from .listing import Page, keyset_page
+from .text import checked_text
 
 NAME_MAX = 80
 SECRET_MIN, SECRET_MAX = 16, 128
@@ -43,7 +44,7 @@ def new_secret() -> str:
 
 
 def clean_name(value, current: Webhook | None = None) -> str:
-    name = " ".join(value.split()) if isinstance(value, str) else ""
+    name = " ".join(checked_text("name", value).split()) if isinstance(value, str) else ""
     if not name or len(name) > NAME_MAX:
         raise ValidationError({"name": f"Give the webhook a name of 1–{NAME_MAX} characters."})
     taken = db.session.scalar(sa.select(Webhook.id).where(sa.func.lower(Webhook.name) == name.lower()))
@@ -53,7 +54,7 @@ def clean_name(value, current: Webhook | None = None) -> str:
 
 
 def clean_secret(value) -> str:
-    secret = value.strip() if isinstance(value, str) else ""
+    secret = checked_text("secret", value).strip() if isinstance(value, str) else ""
     if not SECRET_MIN <= len(secret) <= SECRET_MAX:
         raise ValidationError({"secret": f"Use a secret of {SECRET_MIN}–{SECRET_MAX} characters (the suggested one is fine)."})
     return secret
