@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import API_KEY_PREFIX, Role, User, hash_api_key
+from ..models.user import check_no_ones_password
 from ..db.utc import utcnow
 from . import audit
 from .base import commit, get_or_404
@@ -101,9 +102,12 @@ def create_user(actor: User | None, *, username, display_name, role, password=No
 def authenticate(username, password) -> User | None:
     """The user for a username and password, if they match an active person (never a service)."""
     user = find_user(username) if isinstance(username, str) else None
-    if user is None or not isinstance(password, str):
+    if not isinstance(password, str):
         return None
-    if not user.active or user.role == Role.SERVICE or not user.check_password(password):
+    if user is None or not user.active or user.role == Role.SERVICE or not user.password_hash:
+        check_no_ones_password(password)  # costs what a wrong password costs
+        return None
+    if not user.check_password(password):
         return None
     user.last_login_at = utcnow()
     commit()
