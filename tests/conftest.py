@@ -99,6 +99,8 @@ def make_app(database_url: str, **overrides):
         # sets real limits.
         "LOGIN_LIMIT_PER_ACCOUNT": "10000 per minute",
         "LOGIN_LIMIT_PER_ADDRESS": "10000 per minute",
+        # Likewise every wrong API key (tests/api/test_api_ratelimit.py sets a real limit).
+        "API_BAD_KEY_LIMIT_PER_ADDRESS": "10000 per minute",
         # Jobs run inline after each commit here: a dispatch run lingering for more would only
         # sleep. tests/test_outbox_linger.py turns it on where it is the subject.
         "OUTBOX_LINGER_SECONDS": 0,

@@ -72,20 +72,22 @@ def _register_request_hooks(app: Flask, *, scheduler) -> None:
     """Every before/after/teardown request hook of the app, here and nowhere else, in the order they run.
 
     Before a request: 1. the latency timer (it measures everything after it); 2. the request id (log
-    lines and refusals carry it); then Flask-WTF's CSRF check (registered by the extension); 3. the
-    embedded scheduler's start, once; 4. the API key's rate budget (before the access check, so
-    refused calls spend budget too); 5. the route's declared access policy.
+    lines and refusals carry it); 3. a streamed (chunked) body read and held to MAX_CONTENT_LENGTH,
+    before anything parses it; then Flask-WTF's CSRF check (registered by the extension); 4. the
+    embedded scheduler's start, once; 5. the API key's rate budget (before the access check, so
+    refused calls spend budget too); 6. the route's declared access policy.
     After it (Flask calls these in the reverse of the order they are registered; listed as they run):
     1. the X-RateLimit-* headers; 2. the latency observation; 3. the request id and security headers;
     then Flask-Login's remember-cookie update (registered by the extension).
     """
     from .api.ratelimit import budget_headers, spend_budget
     from .auth.access import enforce_access
+    from .http.bodies import cap_streamed_body
     from .ops.http import finish_response, start_request
     from .ops.metrics import observe, start_timer
 
     # Ahead of the hooks extensions registered at init (Flask-WTF's CSRF check), so refusals are timed too.
-    app.before_request_funcs.setdefault(None, [])[:0] = [start_timer, start_request]
+    app.before_request_funcs.setdefault(None, [])[:0] = [start_timer, start_request, cap_streamed_body]
     for hook in (*([scheduler.ensure_started] if scheduler else []), spend_budget, enforce_access):
         app.before_request(hook)
     for hook in reversed((budget_headers, observe, finish_response)):

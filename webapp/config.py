@@ -106,6 +106,7 @@ RATE_LIMITS = {
     "API_RATE_LIMIT": "300 per minute",              # requests per API key
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per username
     "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",  # failed sign-ins per client address
+    "API_BAD_KEY_LIMIT_PER_ADDRESS": "100 per 5 minutes",  # unknown API keys per client address
 }
 
 

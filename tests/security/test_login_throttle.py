@@ -103,7 +103,8 @@ def test_the_limiter_keeps_no_username_in_clear(app):
         assert account_key() == key and "agent" not in key.lower().removeprefix("account:")
 
 
-@pytest.mark.parametrize("setting", ["LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "API_RATE_LIMIT"])
+@pytest.mark.parametrize("setting", ["LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "API_RATE_LIMIT",
+                                     "API_BAD_KEY_LIMIT_PER_ADDRESS"])
 def test_a_mistyped_limit_stops_the_app_at_start_up(database_url, setting):
     with pytest.raises(RuntimeError, match=setting):
         make_app(database_url, **{setting: "five a day"})
@@ -115,6 +116,7 @@ def test_the_documented_defaults(tmp_path):
     settings = from_env({"INSTANCE_PATH": str(tmp_path)})
     assert settings["LOGIN_LIMIT_PER_ACCOUNT"] == "5 per 15 minutes"
     assert settings["LOGIN_LIMIT_PER_ADDRESS"] == "30 per 15 minutes"
+    assert settings["API_BAD_KEY_LIMIT_PER_ADDRESS"] == "100 per 5 minutes"
 
 
 @pytest.mark.redis

@@ -14,7 +14,8 @@ ERRORS = {
     "413": "The body is larger than the server accepts.",
     "415": "The body is not sent as application/json.",
     "422": "Invalid input; `fields` names each bad field.",
-    "429": "Too many requests for this key; retry after `Retry-After` seconds.",
+    "429": ("Too many requests for this key, or too many unknown keys from this address; "
+            "retry after `Retry-After` seconds."),
     "503": "The database is unreachable (e.g. restarting); retry after `Retry-After` seconds.",
 }
 RATE_HEADERS = {

@@ -1,5 +1,6 @@
 """Per-key rate limiting of the API on the app's one limiter (webapp/ratelimit/__init__.py): one budget
-(API_RATE_LIMIT) per key, shared by every route a key unlocks; over it, 429 + Retry-After."""
+(API_RATE_LIMIT) per key, shared by every route a key unlocks; over it, 429 + Retry-After. An address
+over its budget of unknown keys (webapp/auth/throttle.py) is refused first."""
 import hashlib
 import math
 
@@ -7,6 +8,7 @@ from flask import g, request
 from werkzeug.exceptions import TooManyRequests
 
 from ..auth.access import API, policy_for
+from ..auth.throttle import refuse_after_bad_keys
 from ..ratelimit import client_address, configured_rate, limiter
 
 SCOPE = "api"
@@ -25,6 +27,8 @@ def spend_budget() -> None:
     """before_request: count this call against its key (the public docs are exempt)."""
     if policy_for(request.endpoint) != API:
         return
+    if request.headers.get("X-Api-Key"):
+        refuse_after_bad_keys()  # a flooding address costs neither a lookup nor a counter per key
     verdict = g.rate_verdict = limiter().spend(SCOPE, rate_key(), configured_rate("API_RATE_LIMIT"))
     if not verdict.allowed:
         raise TooManyRequests(OVER_BUDGET, retry_after=max(1, math.ceil(verdict.retry_after)))

@@ -5,6 +5,7 @@ from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from ..models import Role
+from .throttle import count_bad_key
 
 PUBLIC = "public"   # anyone, e.g. the login page and health checks
 STAFF = "staff"     # a logged-in admin or agent (browser session)
@@ -60,6 +61,8 @@ def _enforce_api_key():
     key = request.headers.get("X-Api-Key")
     user = user_for_api_key(key) if key else None
     if user is None:
+        if key:
+            count_bad_key()
         message = "Missing X-Api-Key header." if not key else "Unknown, revoked or deactivated API key."
         body = {"error": {"code": "unauthorized", "message": message, "fields": {}}}
         return jsonify(body), 401, {"WWW-Authenticate": 'ApiKey header="X-Api-Key"'}

@@ -31,6 +31,21 @@ def hash_secret(secret: str) -> str:
 hash_api_key = hash_secret
 
 
+def password_hash_method() -> str:
+    """scrypt with werkzeug's parameters unless the config says otherwise (the tests' faster hash)."""
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
+@lru_cache(maxsize=4)
+def _no_ones_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def check_no_ones_password(password: str) -> None:
+    """Take as long as a wrong password does: an unknown or inactive username must not answer sooner."""
+    check_password_hash(_no_ones_hash(password_hash_method()), password)
+
+
 @lru_cache(maxsize=4096)
 def avatar_class(username: str) -> str:
     """A colour derived from the username, so it never changes between pages or sessions."""
@@ -91,8 +106,7 @@ class User(Face, UserMixin, db.Model):
         return self.role == Role.SERVICE
 
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)

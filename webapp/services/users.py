@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import API_KEY_PREFIX, Role, SignIn, User, hash_api_key, hash_secret
+from ..models.user import check_no_ones_password
 from ..db.utc import utcnow
 from . import audit
 from .base import commit, get_or_404
@@ -114,9 +115,12 @@ def authenticate(username, password) -> User | None:
     """The user for a username and password, if they match an active person (never a service),
     signed in: a new SignIn whose token `user.sign_in_token` holds for the session to carry."""
     user = find_user(username) if isinstance(username, str) else None
-    if user is None or not isinstance(password, str):
+    if not isinstance(password, str):
         return None
-    if not user.active or user.role == Role.SERVICE or not user.check_password(password):
+    if user is None or not user.active or user.role == Role.SERVICE or not user.password_hash:
+        check_no_ones_password(password)  # costs what a wrong password costs
+        return None
+    if not user.check_password(password):
         return None
     now = user.last_login_at = utcnow()
     forgotten = now - _sign_in_lifetime()
