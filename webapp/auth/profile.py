@@ -1,11 +1,13 @@
 """A person's own account: change the password, sign out everywhere."""
+import math
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, logout_user
 
 from ..services import ValidationError
 from ..services import users as user_service
 from ..services.base import rollback
-from . import bp
+from . import bp, throttle
 from .access import STAFF, access
 
 
@@ -27,12 +29,23 @@ def profile():
 @bp.post("/profile/password")
 @access(STAFF)
 def change_password():
+    """The current password is checked under the sign-in budgets, as on the login form."""
+    me = _me()
+    reservation, wait = throttle.reserve_password_check(me.username)
+    if reservation is None:
+        minutes = math.ceil(wait / 60)
+        message = f"Too many wrong passwords for this account. Try again in {minutes} minute{'s' * (minutes != 1)}."
+        page, _ = _page({"current_password": message}, 429)
+        return page, 429, {"Retry-After": str(wait)}
     try:
-        user_service.change_own_password(_me(), current_password=request.form.get("current_password"),
+        user_service.change_own_password(me, current_password=request.form.get("current_password"),
                                          password=request.form.get("password"))
     except ValidationError as exc:
         rollback()
+        if "current_password" not in exc.fields:
+            throttle.not_a_wrong_password(reservation, me.username, right=True)
         return _page(exc.fields, 422)
+    throttle.not_a_wrong_password(reservation, me.username, right=True)
     flash("Password changed. Every other browser signed in as you is signed out; this one stays.", "success")
     return redirect(url_for("auth.profile"), 303)
 

@@ -28,15 +28,35 @@ BAD_KEYS = "api_bad_key"  # scope of API_BAD_KEY_LIMIT_PER_ADDRESS
 TOO_MANY_BAD_KEYS = "Too many unknown API keys from your address; wait for the time in Retry-After, then retry."
 
 
-def account_key() -> str:
-    """The username as sign-in normalises it, hashed: Redis never holds what people typed."""
-    username = (request.form.get("username") or "").strip().lower()
+def account_key(username: str | None = None) -> str:
+    """The username (default: the form's) as sign-in normalises it, hashed: Redis never holds what
+    people typed."""
+    username = (request.form.get("username") if username is None else username) or ""
+    username = username.strip().lower()
     return "account:" + hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-def _budgets() -> list[tuple[str, str, Rate]]:
+def _budgets(username: str | None = None) -> list[tuple[str, str, Rate]]:
     return [(scope, key, configured_rate(SETTINGS[scope]))
-            for scope, key in ((ACCOUNT, account_key()), (ADDRESS, client_address()))]
+            for scope, key in ((ACCOUNT, account_key(username)), (ADDRESS, client_address()))]
+
+
+def reserve_password_check(username: str):
+    """A place in `username`'s and this address's sign-in budgets for a password checked outside
+    the login form (the profile page's current password), so a stolen session cannot guess there
+    unthrottled: (reservation, None), or (None, seconds to wait)."""
+    reservation = limiter().reserve(_budgets(username))
+    if reservation.refused is not None:
+        return None, max(1, math.ceil(reservation.refused[1].retry_after))
+    return reservation, None
+
+
+def not_a_wrong_password(reservation, username: str, *, right: bool) -> None:
+    """Give the place back: the check did not fail (`right`: the password was right, which also
+    clears the account's failures)."""
+    limiter().release(reservation)
+    if right:
+        limiter().clear(ACCOUNT, account_key(username))
 
 
 def _refused(scope: str, verdict: Verdict):
