@@ -154,6 +154,34 @@ def test_redis_down_then_up_loses_nothing(committed_app, redis_url, queue_name, 
     assert all(verify_signature(SECRET, r.headers, r.body) for r in receiver.requests)
 
 
+def test_redis_wiped_mid_run_loses_nothing(committed_app, redis_url, queue_name, receiver, monkeypatch):
+    """Redis holds nothing that cannot be rebuilt: with every queued job and mark gone (as after a
+    restart without persistence), the cron's requeue finds the backlog in the database."""
+    app = committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name, WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
+    with app.app_context():
+        make = Factories()
+        webhooks.create_webhook(make.user(role=Role.ADMIN), name="n8n", url=receiver.url, secret=SECRET)
+        agent = make.user()
+        ticket = make.ticket(actor=agent)
+        change_status(agent, ticket, Status.IN_PROGRESS)
+        add_comment(agent, ticket, "Written while Redis still had its jobs.")
+        since_webhook = sorted(db.session.scalars(
+            sa.select(AuditEvent.id).where(AuditEvent.id >= _webhook_created_event_id())))
+    assert queued(app) >= 1 and receiver.requests == []
+    connection = Redis.from_url(redis_url)  # wipe what this app wrote (the suite shares the server)
+    wiped = [*connection.scan_iter(match=f"rq:*{queue_name}*"), *connection.scan_iter(match=f"ticketing:*{queue_name}*")]
+    connection.delete(*wiped, *(f"rq:job:{job_id}" for job_id in Queue(queue_name, connection=connection).job_ids))
+    connection.close()
+    assert queued(app) == 0
+
+    load_schedule(redis_url, queue_name, monkeypatch).enqueue_jobs()
+    run_burst(app)
+    delivered = sorted(int(r.headers["X-Ticketing-Event-Id"]) for r in receiver.requests)
+    assert delivered == since_webhook  # every event, each exactly once
+    with app.app_context():
+        assert _undispatched() == 0
+
+
 def _webhook_created_event_id() -> int:
     return db.session.scalar(sa.select(AuditEvent.id).filter_by(action="webhook_create"))
 
