@@ -55,11 +55,20 @@ def enforce_access():
     abort(403)
 
 
-def _enforce_api_key():
-    from ..services.users import user_for_api_key
+def key_holder():
+    """The active user behind this request's X-Api-Key, or None: looked up once per request (the
+    rate budget asks first, the access check next)."""
+    if "key_holder" not in g:
+        from ..services.users import user_for_api_key
 
+        key = request.headers.get("X-Api-Key")
+        g.key_holder = user_for_api_key(key) if key else None
+    return g.key_holder
+
+
+def _enforce_api_key():
     key = request.headers.get("X-Api-Key")
-    user = user_for_api_key(key) if key else None
+    user = key_holder()
     if user is None:
         if key:
             count_bad_key()
