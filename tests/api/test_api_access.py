@@ -19,6 +19,12 @@ ROUTES = [
     ("GET", "/api/tickets/{ticket}/comments/{comment}", None, 200),
     ("DELETE", "/api/tickets/{ticket}/comments/{comment}", None, 204),
     ("GET", "/api/tickets/{ticket}/audit", None, 200),
+    ("GET", "/api/reports", None, 200),
+    ("GET", "/api/reports/open-by-age?severity=5", None, 200),
+    ("GET", "/api/reports/created-resolved?by=week", None, 200),
+    ("GET", "/api/reports/response-times", None, 200),
+    ("GET", "/api/reports/top-items?categoryId={category}", None, 200),
+    ("GET", "/api/reports/busiest-hours", None, 200),
 ]
 REFUSED = ["none", "wrong", "deactivated"]
 ALLOWED = ["service", "agent", "admin"]

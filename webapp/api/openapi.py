@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the API, kept true by tests that validate real responses against it."""
 from functools import cache
 
-from . import openapi_webhooks
+from . import openapi_reports, openapi_webhooks
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
 from .parsing import LIMIT_DEFAULT, LIMIT_MAX
 
@@ -188,6 +188,24 @@ PATHS = {
 }
 
 
+def _report_paths() -> dict:
+    """/api/reports and one path per report, all taking the same filters."""
+    params = [_query(name, schema, text) for name, schema, text in openapi_reports.FILTERS]
+    paths = {"/api/reports": {"get": _operation(
+        "getReports", "Reports", "Every report at once", _ok("ReportsAll", "The figures."), errors=("422",),
+        params=params, description="The figures of /reports; durations in seconds, days in UTC.")}}
+    for name, (schema, body) in openapi_reports.REPORT_SCHEMAS.items():
+        operation_id = "getReport" + "".join(part.capitalize() for part in name.split("-"))
+        paths[f"/api/reports/{name}"] = {"get": _operation(
+            operation_id, "Reports", openapi_reports.SUMMARIES[name],
+            _ok(schema + "Answer", "The report."), errors=("422",), params=params,
+            description=body.get("description", ""))}
+    return paths
+
+
+PATHS.update(_report_paths())
+
+
 @cache
 def openapi_document() -> dict:
     return {
@@ -200,11 +218,11 @@ def openapi_document() -> dict:
                            "integers. Every error is `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
         },
         "security": [{"ApiKey": []}],
-        "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users")],
+        "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users", "Reports")],
         "paths": PATHS,
         "webhooks": openapi_webhooks.WEBHOOKS,
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
-            "schemas": {**SCHEMAS, **openapi_webhooks.SCHEMAS},
+            "schemas": {**SCHEMAS, **openapi_reports.SCHEMAS, **openapi_webhooks.SCHEMAS},
         },
     }

@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 from .cti import Category, CtiType, Item
 from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, OutboxEvent, Webhook, WebhookDelivery
+from .report import ReportDay, ReportItemDay
 from .ticket import (
     ACTIVE_STATUSES, SEVERITY_LABELS, AuditEvent, Comment, Status, Ticket,
 )
@@ -8,6 +9,6 @@ from .user import API_KEY_PREFIX, Face, Role, SignIn, User, hash_api_key, hash_s
 
 __all__ = [
     "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "CacheVersion", "Face", "Category", "Comment", "CtiType",
-    "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SEVERITY_LABELS", "SignIn", "Status",
+    "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "ReportDay", "ReportItemDay", "Role", "SEVERITY_LABELS", "SignIn", "Status",
     "Ticket", "User", "Webhook", "WebhookDelivery", "hash_api_key", "hash_secret",
 ]

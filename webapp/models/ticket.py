@@ -98,6 +98,8 @@ class Ticket(db.Model):
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[object | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    # The first move to IN_PROGRESS (the reports' "first response"); kept when the ticket is re-opened.
+    first_response_at: Mapped[object | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

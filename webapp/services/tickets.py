@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Status, Ticket, User
 from ..db.utc import utcnow
-from . import audit
+from . import audit, report_rollups
 from ..db.sql import insert_or_skip
 from .base import commit, found, get_or_404, parse_id
 from .comments import BODY_MAX, add_comment
@@ -145,13 +145,14 @@ def _open_ticket(actor: User, fields: dict) -> Ticket:
         "status": Status.OPEN.value, "category_id": category.id, "type_id": type_.id, "item_id": item.id,
         "assignee_id": assignee.id if assignee else None, "creator_id": actor.id,
         "dedup_key": fields["dedup_key"], "created_at": now, "updated_at": now, "resolved_at": None,
-        "closed_at": None, "version": 1,
+        "closed_at": None, "first_response_at": None, "version": 1,
     }
     created = {
         "title": values["title"], "severity": values["severity"], "status": Status.OPEN.value,
         "cti": audit.route_ref(category, type_, item), "assignee": audit.user_ref(assignee),
     }
     ticket = _insert_with_unique_display_id(actor, values, created)
+    report_rollups.shift(None, report_rollups.facts(values))
     for name, value in (("category", category), ("type", type_), ("item", item), ("assignee", assignee),
                         ("creator", actor)):
         set_committed_value(ticket, name, value)  # known already: no lazy load to answer with them
@@ -247,7 +248,10 @@ def change_status(actor: User, ticket: Ticket, status, *, expected_version=None)
     if new not in TRANSITIONS[old]:
         raise ValidationError({"status": _transition_refusal(old, new)})
     now = utcnow()
+    counted = report_rollups.facts(ticket)
     ticket.status = new
+    if new == Status.IN_PROGRESS and ticket.first_response_at is None:
+        ticket.first_response_at = now  # the reports' first response; re-opening keeps it
     if new == Status.RESOLVED:
         ticket.resolved_at = now
     elif new in ACTIVE_STATUSES:
@@ -256,6 +260,7 @@ def change_status(actor: User, ticket: Ticket, status, *, expected_version=None)
         ticket.closed_at = now
     _touch(ticket, now)
     audit.record(actor, "status", ticket=ticket, before=old.value, after=new.value, at=now)
+    report_rollups.shift(counted, report_rollups.facts(ticket))
     commit()
     return ticket
 
@@ -302,10 +307,11 @@ def reroute(actor: User, ticket: Ticket, category_id, type_id, item_id, *, expec
     if item.id == ticket.item_id:
         return ticket
     now = utcnow()
-    before = audit.cti_ref(ticket)
+    before, counted = audit.cti_ref(ticket), report_rollups.facts(ticket)
     ticket.category, ticket.type, ticket.item = category, cti_type, item
     _touch(ticket, now)
     audit.record(actor, "reroute", ticket=ticket, before=before, after=audit.cti_ref(ticket), at=now)
+    report_rollups.shift(counted, report_rollups.facts(ticket))  # after the flush: the new ids are set
     commit()
     return ticket
 
@@ -326,9 +332,11 @@ def _set_field(actor: User, ticket: Ticket, field: str, new) -> Ticket:
     if new == old:
         return ticket
     now = utcnow()
+    counted = report_rollups.facts(ticket)
     setattr(ticket, field, new)
     _touch(ticket, now)
     audit.record(actor, field, ticket=ticket, before=old, after=new, at=now)
+    report_rollups.shift(counted, report_rollups.facts(ticket))  # moves only when the severity changed
     commit()
     return ticket
 
