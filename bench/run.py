@@ -16,6 +16,7 @@ import secrets
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,13 @@ class Scenario:
 
     def paths(self, state: dict) -> list[str]:
         tickets = state[self.tickets] if self.tickets else [""]
-        return [self.path.format(ticket=ticket, **state) for ticket in tickets]
+        return [self.path.format(ticket=ticket, **report_dates(), **state) for ticket in tickets]
+
+
+def report_dates() -> dict:
+    """{year_ago}: the first day of the longest report range (366 days) ending today, UTC."""
+    today = datetime.now(timezone.utc).date()
+    return {"year_ago": (today - timedelta(days=365)).isoformat()}
 
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}  # what htmx 4 sends for a swap
@@ -74,6 +81,16 @@ SCENARIOS = (
     Scenario("API list 25", "GET", "/api/tickets?limit=25", "api", "first page of 25 tickets as JSON"),
     Scenario("API create", "POST", "/api/tickets", "api", "the n8n workflow's create: validate, insert, audit, outbox",
              headers={"Content-Type": "application/json"}, body=n8n_body),
+    Scenario("reports page", "GET", "/reports", "session",
+             "every report (default: the last 30 days), charts and tables drawn"),
+    Scenario("reports page: 1 year", "GET", "/reports?from={year_ago}&by=week", "session",
+             "every report over the longest range (366 days), by week"),
+    Scenario("reports page: category", "GET", "/reports?category={category_id}&severity=3&from={year_ago}", "session",
+             "every report of one category and severity over 366 days"),
+    Scenario("API report open-by-age", "GET", "/api/reports/open-by-age", "api",
+             "open tickets by severity and age: the index count over the open queue"),
+    Scenario("API reports 1 year", "GET", "/api/reports?from={year_ago}", "api",
+             "every report as JSON over 366 days"),
     Scenario("comment post", "POST", "/tickets/{ticket}/comments", "csrf",
              "an htmx comment post (form, CSRF header), spread over 200 open tickets", tickets="comment_tickets",
              headers={"Content-Type": "application/x-www-form-urlencoded", **HTMX}, body=comment_body),

@@ -91,3 +91,39 @@ def test_buckets_double_from_a_minute():
     assert [bucket(s) for s in (0, 59, 60, 119, 120, 239, 240)] == [0, 0, 1, 1, 2, 2, 3]
     assert bucket(10 ** 9) == 19 and bucket_bounds(19)[1] is None
     assert bucket_bounds(1) == (60.0, 120.0) and bucket_bounds(0) == (0.0, 60.0)
+
+
+def test_rebuild_command_counts_again(app, make, runner):
+    make.ticket(severity=2)
+    db.session.execute(db.text("DELETE FROM report_day"))
+    db.session.commit()
+    result = runner.invoke(args=["rebuild-reports"])
+    assert result.exit_code == 0 and "counted again" in result.output
+
+
+def test_open_by_age_is_exact_at_each_boundary(app, make, clock):
+    """Whole days from the rollup plus the boundary day's part from the index: the same as counting."""
+    from webapp.services.report_filters import parse_filters
+    from webapp.services.reports import open_by_age
+
+    agent = make.user()
+    now = START + timedelta(days=500)
+    ages = [timedelta(hours=h) for h in (1, 23, 25, 24 * 7 - 1, 24 * 7 + 1, 24 * 30 - 1, 24 * 30 + 1, 24 * 400)]
+    for age in ages:
+        clock[0] = now - age
+        make.ticket(actor=agent, severity=2)
+    clock[0] = now - timedelta(hours=2)
+    tickets.change_status(agent, make.ticket(actor=agent, severity=2), Status.RESOLVED)  # not open
+    figures = open_by_age(parse_filters({}, today=now.date()), now=now)
+    assert figures["rows"][1]["counts"] == [2, 2, 2, 2] and figures["total"] == len(ages)
+
+
+def test_percentiles_from_buckets_stay_within_their_bucket():
+    from webapp.services.reports import percentile
+
+    buckets = [0] * 20
+    buckets[bucket(90 * 60)] = 10  # ten tickets of about 90 minutes: bucket [64, 128) min
+    assert 64 * 60 <= percentile(buckets, 0.5) < 128 * 60
+    assert percentile([0] * 20, 0.5) is None
+    buckets[19] = 100
+    assert percentile(buckets, 0.9) == bucket_bounds(19)[0]

@@ -37,6 +37,7 @@ def register(app) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(rotate_api_key_command)
     app.cli.add_command(sweep_command)
+    app.cli.add_command(rebuild_reports_command)
 
 
 @click.command("seed")
@@ -157,3 +158,13 @@ def sweep_command(dry_run, as_of, workers):
             f"  {verb} {ticket.display_id}  resolved {exact_time(ticket.resolved_at)}  {ticket.title}"
             for ticket in batch))
     click.echo(f"{'Would close' if dry_run else 'Closed'} {count} ticket{'' if count == 1 else 's'}.")
+
+
+@click.command("rebuild-reports")
+def rebuild_reports_command():
+    """Count the report rollups again from the tickets (after a bulk import, or a downgrade and upgrade)."""
+    from .services.report_rollups import rebuild
+
+    rebuild(db.session.connection())
+    db.session.commit()
+    click.echo("Report rollups counted again from the tickets.")

@@ -40,6 +40,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['category_id'], ['category.id'], name=op.f('fk_report_day_category_id_category')),
     sa.PrimaryKeyConstraint('day', 'category_id', 'severity', name=op.f('pk_report_day'))
     )
+    op.create_index('ix_report_day_open', 'report_day', ['severity', 'category_id', 'day', 'open'], unique=False,
+                    sqlite_where=sa.text('open > 0'), postgresql_where=sa.text('open > 0'))
     op.create_table('report_item_day',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('item_id', sa.Integer(), nullable=False),
@@ -60,6 +62,8 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_report_item_day_category', table_name='report_item_day')
     op.drop_table('report_item_day')
+    op.drop_index('ix_report_day_open', table_name='report_day', sqlite_where=sa.text('open > 0'),
+                  postgresql_where=sa.text('open > 0'))
     op.drop_table('report_day')
     # In place on both databases (SQLite 3.35+): a batch recreate would drop ticket's indexes' partial clauses.
     op.execute('ALTER TABLE ticket DROP COLUMN first_response_at')

@@ -25,6 +25,9 @@ class ReportDay(db.Model):
     """One UTC day x category x severity: tickets created (by hour), still open, resolved, first responses."""
 
     __tablename__ = "report_day"
+    # Open-ticket sums (dashboard, open-by-age) read this index alone: only rows with open tickets.
+    __table_args__ = (Index("ix_report_day_open", "severity", "category_id", "day", "open",
+                            sqlite_where=text("open > 0"), postgresql_where=text("open > 0")),)
 
     day: Mapped[object] = mapped_column(Date, primary_key=True)
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), primary_key=True)

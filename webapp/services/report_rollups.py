@@ -141,7 +141,12 @@ def _as_date(value) -> date:
 
 
 def rebuild(connection) -> None:
-    """Replace the rollups with a recount, first responses first (after a bulk load or a restore)."""
+    """Replace the rollups with a recount, first responses first (after a bulk load or a restore).
+
+    On PostgreSQL the rollups are locked against writers first: a ticket change waiting on the lock
+    commits after the recount, its change then added on top of the state the recount saw."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("LOCK TABLE report_day, report_item_day IN EXCLUSIVE MODE"))
     backfill_first_response(connection)
     days, items = recount(connection)
     connection.execute(sa.delete(ReportDay.__table__))

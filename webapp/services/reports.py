@@ -28,25 +28,50 @@ def _severities(f: ReportFilter) -> list[int]:
 
 
 def open_by_age(f: ReportFilter, now: datetime | None = None) -> dict:
-    """Open tickets now (the range does not apply), by severity and age since creation."""
+    """Open tickets now (the range does not apply), by severity and age since creation.
+
+    Exact without counting every open ticket: the rollup's `open` counts give whole UTC days before
+    each boundary's day, and the open-queue index counts the part of that day before the boundary."""
     now = now or utcnow()
-    ages = [sa.func.sum(sa.case((Ticket.created_at >= now - timedelta(days=limit), 1), else_=0))
-            for _, _, limit in AGE_BUCKETS[:-1]]
-    query = sa.select(Ticket.severity, sa.func.count(), *ages).where(ACTIVE_SQL).group_by(Ticket.severity)
-    if f.category_id is not None:
-        query = query.where(Ticket.category_id == f.category_id)
-    if f.severity is not None:
-        query = query.where(Ticket.severity == f.severity)
-    found = {row[0]: row[1:] for row in db.session.execute(query)}
+    bounds = [now - timedelta(days=limit) for _, _, limit in AGE_BUCKETS[:-1]]
+    older = {s: [0] * len(bounds) for s in SEVERITY_LABELS}  # open tickets filed before each bound
+    totals = dict.fromkeys(SEVERITY_LABELS, 0)
+    whole_days = _narrowed(sa.select(
+        ReportDay.severity, sa.func.sum(ReportDay.open),
+        *(sa.func.sum(sa.case((ReportDay.day < bound.date(), ReportDay.open), else_=0)) for bound in bounds),
+    ).where(ReportDay.open > 0).group_by(ReportDay.severity), f)
+    for severity, total, *before in db.session.execute(whole_days):
+        totals[severity] = int(total or 0)
+        older[severity] = [int(n or 0) for n in before]
+    day_parts = sa.union_all(*(  # one range seek per bound: severity IN (...) lets each use the index
+        _narrowed(sa.select(sa.literal(k), Ticket.severity, sa.func.count())
+                  .where(ACTIVE_SQL, Ticket.severity.in_(_severities(f)),
+                         Ticket.created_at >= _midnight(bound), Ticket.created_at < bound)
+                  .group_by(Ticket.severity), f, Ticket)
+        for k, bound in enumerate(bounds)))
+    for k, severity, count in db.session.execute(day_parts):
+        older[severity][k] += count
     rows = []
     for severity in _severities(f):
-        total, *younger = found.get(severity, (0, 0, 0, 0))
-        cumulative = [int(n or 0) for n in younger] + [int(total)]
-        counts = [cumulative[0]] + [cumulative[k] - cumulative[k - 1] for k in range(1, len(cumulative))]
-        rows.append({"severity": severity, "label": SEVERITY_LABELS[severity][0], "counts": counts,
-                     "total": int(total)})
+        total, before = totals[severity], older[severity]
+        edges = [total, *before]  # filed before now, before 1 d ago, 7 d ago, 30 d ago
+        counts = [edges[k] - edges[k + 1] for k in range(len(before))] + [before[-1]]
+        rows.append({"severity": severity, "label": SEVERITY_LABELS[severity][0], "counts": counts, "total": total})
     return {"asOf": now.isoformat(), "buckets": [label for _, label, _ in AGE_BUCKETS], "rows": rows,
             "total": sum(row["total"] for row in rows)}
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _narrowed(query, f: ReportFilter, table=ReportDay):
+    """The category and severity filters, on a rollup table or on the tickets."""
+    if f.category_id is not None:
+        query = query.where(table.category_id == f.category_id)
+    if f.severity is not None:
+        query = query.where(table.severity == f.severity)
+    return query
 
 
 def open_by_severity() -> list[dict]:
@@ -58,12 +83,7 @@ def open_by_severity() -> list[dict]:
 
 
 def _in_range(query, f: ReportFilter, table=ReportDay):
-    query = query.where(table.day >= f.start, table.day <= f.end)
-    if f.category_id is not None:
-        query = query.where(table.category_id == f.category_id)
-    if f.severity is not None:
-        query = query.where(table.severity == f.severity)
-    return query
+    return _narrowed(query.where(table.day >= f.start, table.day <= f.end), f, table)
 
 
 def created_resolved(f: ReportFilter) -> dict:
@@ -117,13 +137,17 @@ def percentile(buckets: list[int], p: float) -> int | None:
 
 
 def response_times(f: ReportFilter) -> dict:
-    """Time to first response and to resolution, per severity and per category, over the range."""
+    """Time to first response and to resolution, per severity and per category, over the range
+    (one pass over the rollup, grouped by both; each grouping is added up here)."""
     width = 2 + len(RES_BUCKETS)
-    by_severity = dict((row[0], row[1:]) for row in db.session.execute(
-        _in_range(sa.select(ReportDay.severity, *_duration_columns()).group_by(ReportDay.severity), f)))
-    by_category = db.session.execute(_in_range(
-        sa.select(Category.id, Category.name, *_duration_columns()).join(Category, Category.id == ReportDay.category_id)
-        .group_by(Category.id, Category.name).order_by(Category.name), f)).all()
+    query = _in_range(sa.select(ReportDay.severity, ReportDay.category_id, *_duration_columns())
+                      .group_by(ReportDay.severity, ReportDay.category_id), f)
+    by_severity, by_category = {}, {}
+    for severity, category_id, *values in db.session.execute(query):
+        for groups, key in ((by_severity, severity), (by_category, category_id)):
+            summed = groups.setdefault(key, [0] * (2 * width))
+            groups[key] = [a + int(b or 0) for a, b in zip(summed, values)]
+    names = dict(db.session.execute(sa.select(Category.id, Category.name).where(Category.id.in_(by_category))).all())
 
     def both(values) -> dict:
         return {"acknowledge": _figures(values[width:]), "resolve": _figures(values[:width])}
@@ -133,7 +157,8 @@ def response_times(f: ReportFilter) -> dict:
         "firstResponse": FIRST_RESPONSE,
         "bySeverity": [{"severity": s, "label": SEVERITY_LABELS[s][0], **both(by_severity.get(s, empty))}
                        for s in _severities(f)],
-        "byCategory": [{"categoryId": str(row[0]), "name": row[1], **both(row[2:])} for row in by_category],
+        "byCategory": [{"categoryId": str(c), "name": names[c], **both(by_category[c])}
+                       for c in sorted(by_category, key=lambda c: (names[c].lower(), c))],
     }
 
 
