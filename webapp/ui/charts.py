@@ -58,12 +58,12 @@ def stacked_bars(chart_id: str, title: str, desc: str, rows: list[tuple[str, str
 
 
 def bars(chart_id: str, title: str, desc: str, rows: list[tuple[str, str, int]], label_w: int = LABEL_W,
-         nothing: str = "Nothing to show for these filters.") -> Markup:
+         nothing: str = "Nothing to show for these filters.", width: int = WIDTH) -> Markup:
     """Horizontal bars, one per (label, class, value)."""
     top = max((value for _, _, value in rows), default=0)
     if not top:
         return empty(chart_id, title, nothing)
-    scale = (WIDTH - label_w - 60) / top
+    scale = (width - label_w - 60) / top
     body, y = [], 0
     for label, cls, value in rows:
         y += GAP
@@ -71,7 +71,7 @@ def bars(chart_id: str, title: str, desc: str, rows: list[tuple[str, str, int]],
                  _rect(label_w, y, value * scale, ROW_H, cls, f"{label}: {value}"),
                  _text(label_w + value * scale + 6, y + ROW_H / 2 + 4, value, "chart-value")]
         y += ROW_H
-    return _svg(chart_id, title, desc, y + GAP, body)
+    return _svg(chart_id, title, desc, y + GAP, body, width)
 
 
 def lines(chart_id: str, title: str, desc: str, labels: list[str], series: list[tuple[str, str, list[int]]],

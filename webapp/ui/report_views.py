@@ -80,7 +80,7 @@ def open_by_severity_chart(rows: list[dict]) -> Markup:
     return charts.bars("chart-dash-open", "Open tickets by severity",
                        f"{sum(r['open'] for r in rows)} open tickets.",
                        [(f"SEV {r['severity']} {r['label']}", f"chart-sev{r['severity']}", r["open"]) for r in rows],
-                       nothing="No open tickets.")
+                       nothing="No open tickets.", width=480)
 
 
 def duration(seconds) -> str:
