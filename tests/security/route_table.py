@@ -92,6 +92,8 @@ ROUTES = [
     # the agent UI
     R("web.dashboard", "GET", "/", staff(200)),
     R("web.my_tickets", "GET", "/my-tickets", staff(200)),
+    R("web.reports", "GET", "/reports", staff(200)),
+    R("web.report_csv", "GET", "/reports/open-by-age.csv", staff(200)),
     R("web.new_ticket", "GET", "/tickets/new", staff(200)),
     R("web.create_ticket", "POST", "/tickets/new", staff(303), form=NEW_TICKET),
     R("web.cti_types", "GET", "/cti/types?category_id={category}", staff(200)),
@@ -139,6 +141,12 @@ ROUTES = [
     R("webhooks.redeliver", "POST", HOOK + "/deliveries/{delivery}/redeliver", admin(303)),
     # the JSON API
     R("api.me", "GET", "/api/me", api(200)),
+    R("api.all_reports", "GET", "/api/reports", api(200)),
+    R("api.report_open_by_age", "GET", "/api/reports/open-by-age", api(200)),
+    R("api.report_created_resolved", "GET", "/api/reports/created-resolved", api(200)),
+    R("api.report_response_times", "GET", "/api/reports/response-times", api(200)),
+    R("api.report_top_items", "GET", "/api/reports/top-items", api(200)),
+    R("api.report_busiest_hours", "GET", "/api/reports/busiest-hours", api(200)),
     R("api.list_users", "GET", "/api/users", api(200)),
     R("api.list_categories", "GET", "/api/cti/categories", api(200)),
     R("api.list_types", "GET", "/api/cti/types?categoryId={category}", api(200)),
