@@ -34,3 +34,24 @@ def test_inline_script_injected_into_a_page_is_refused(page, live_server):
         document.body.append(s); return window.__inlineRan === true; }""")
     assert ran is False
     assert any(v.startswith("script-src") for v in page.evaluate("() => window.__cspViolations"))
+
+
+def test_reports_draw_under_the_csp_in_light_and_dark(page, live_server):
+    """The SVG charts take their colours from the stylesheet's variables, differently per scheme."""
+    with live_server.setup():
+        user = live_server.make.user()
+        live_server.make.ticket(actor=user, severity=1)
+    page.add_init_script(WATCH_VIOLATIONS)
+    login(page, live_server, user.username)
+    colours = {}
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        page.goto(live_server("/reports"))
+        assert page.locator("svg.chart").count() == 4
+        colours[scheme] = page.evaluate(
+            "() => getComputedStyle(document.querySelector('svg.chart text.chart-label')).fill")
+    assert colours["light"] != colours["dark"]
+    page.click("nav.topnav >> text=Dashboard")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#chart-dash-open-title").count() == 1
+    assert page.evaluate("() => window.__cspViolations") == []
