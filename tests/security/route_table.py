@@ -94,6 +94,7 @@ ROUTES = [
     R("web.my_tickets", "GET", "/my-tickets", staff(200)),
     R("web.reports", "GET", "/reports", staff(200)),
     R("web.report_csv", "GET", "/reports/open-by-age.csv", staff(200)),
+    R("web.report_open_chart", "GET", "/reports/open-by-severity", staff(200)),
     R("web.new_ticket", "GET", "/tickets/new", staff(200)),
     R("web.create_ticket", "POST", "/tickets/new", staff(303), form=NEW_TICKET),
     R("web.cti_types", "GET", "/cti/types?category_id={category}", staff(200)),

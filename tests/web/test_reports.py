@@ -81,6 +81,8 @@ def test_only_staff_may_see_reports(client, make, auth):
     assert client.get("/reports/open-by-age.csv").status_code == 302
 
 
-def test_dashboard_has_the_open_by_severity_chart(client, queue):
+def test_dashboard_fetches_the_open_by_severity_chart(client, queue):
     html = client.get("/").get_data(as_text=True)
-    assert "Open tickets by severity" in html and 'href="/reports"' in html
+    assert 'hx-get="/reports/open-by-severity"' in html and 'href="/reports"' in html
+    chart = client.get("/reports/open-by-severity", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert chart.startswith('<svg class="chart"') and "SEV 3 Medium: 2" in chart and "<html" not in chart

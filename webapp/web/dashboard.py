@@ -6,8 +6,6 @@ from flask_login import current_user
 
 from ..auth.access import STAFF, access
 from ..services.listing import ME, ListFilter, list_page, queue_categories
-from ..services.reports import open_by_severity
-from ..ui.report_views import open_by_severity_chart
 from ..services.users import assignable_users
 from . import bp
 from ..ui.rendering import render, wants_fragment
@@ -38,5 +36,4 @@ def _queue_page(filters: ListFilter, endpoint: str):
         "web/dashboard.html", "results", headers=headers,
         filters=filters, page=page, endpoint=endpoint, url_args=url_args,
         mine=endpoint == "web.my_tickets", categories=queue_categories, users=assignable_users,
-        open_chart=lambda: open_by_severity_chart(open_by_severity()),  # drawn on full pages only
     )

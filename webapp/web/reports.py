@@ -5,9 +5,9 @@ from ..auth.access import STAFF, access
 from ..services import ValidationError
 from ..services.listing import queue_categories
 from ..services.report_filters import GROUPINGS, MAX_DAYS, parse_filters
-from ..services.reports import REPORTS, every_report
+from ..services.reports import REPORTS, every_report, open_by_severity
 from ..ui import report_views
-from ..ui.rendering import render
+from ..ui.rendering import render, render_widget
 from . import bp
 
 SECTIONS = (
@@ -49,6 +49,14 @@ def report_csv(name: str):
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{name}_{filters.start}_{filters.end}.csv"')
     return response
+
+
+@bp.get("/reports/open-by-severity")
+@access(STAFF)
+def report_open_chart():
+    """The dashboard's small chart, which htmx fetches once the queue is on screen."""
+    return render_widget("web/reports.html", "open_chart",
+                         chart=report_views.open_by_severity_chart(open_by_severity()))
 
 
 def _form_context() -> dict:
