@@ -42,18 +42,24 @@ def record(
     outbox.write(_ONE_EVENT, values)
 
 
-def record_insert(actor: User, action: str, insert: sa.Insert, values: dict, *, after, at) -> int | None:
+def record_insert(actor: User, action: str, insert: sa.Insert, values: dict, *, after, at, also=None) -> int | None:
     """Run `insert` (a ticket INSERT ... RETURNING id that may skip its row) and record `action` on
     the new ticket. On PostgreSQL the ticket, its event and the outbox row are one statement (one
-    round trip); elsewhere they follow each other. None, with nothing recorded, if the row was skipped."""
+    round trip); elsewhere they follow each other. None, with nothing recorded, if the row was skipped.
+
+    `also` (e.g. report_rollups.NEW_TICKET): more writes for the new row, nested in the same
+    statement on PostgreSQL (its `ctes(new_row)`, with its `params(values)`), else `apply(values)`."""
     flush()
     if db.session.get_bind().dialect.name != "postgresql":
         ticket_id = db.session.execute(insert, values).scalar()
         if ticket_id is not None:
             record(actor, action, ticket=_Inserted(ticket_id), after=after, at=at)
+            if also is not None:
+                also.apply(values)
         return ticket_id
     event = {"event_actor_id": actor.id, "event_action": action, "event_after": after, "event_created_at": at}
-    ticket_id = execute_first(_with_event_and_outbox(insert), {**values, **event})
+    extra = also.params(values) if also is not None else {}
+    ticket_id = execute_first(_with_event_and_outbox(insert, also), {**values, **event, **extra})
     if ticket_id is not None:
         outbox.dispatch_after_commit()
     return ticket_id
@@ -70,13 +76,14 @@ _ONE_EVENT = outbox.event_row(*outbox.EVENT_COLUMNS)
 
 
 @cache
-def _with_event_and_outbox(insert: sa.Insert) -> sa.Select:
+def _with_event_and_outbox(insert: sa.Insert, also=None) -> sa.Select:
     """WITH new_row AS (insert), written_for_new_row AS (its event), shipped AS (its outbox row)
-    SELECT new_row.id, built once per insert statement (db.sql.insert_or_skip keeps those)."""
+    [, also's writes] SELECT new_row.id, built once per insert statement (db.sql.insert_or_skip keeps those)."""
     new_row = insert.cte("new_row")
     event = outbox.event_row("actor_id", "action", "after", "created_at", ticket_id=new_row.c.id)
     shipped = outbox.events_and_outbox(event, "written_for_new_row").cte("shipped")
-    return sa.select(new_row.c.id).add_cte(shipped)
+    extra = also.ctes(new_row) if also is not None else []
+    return sa.select(new_row.c.id).add_cte(shipped, *extra)
 
 
 def ticket_history(ticket: Ticket) -> list[AuditEvent]:

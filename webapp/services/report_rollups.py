@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, ReportDay, ReportItemDay, Status, Ticket
-from ..models.report import BUCKETS, DAY_COUNTS
+from ..models.report import BUCKETS, DAY_COUNTS, HOUR_COLUMNS
 
 DAY_KEY = ("day", "category_id", "severity")
 ITEM_KEY = ("day", "item_id", "severity")
@@ -170,3 +170,41 @@ def backfill_first_response(connection) -> None:
         " WHERE action = 'status' AND CAST(after AS TEXT) = :in_progress GROUP BY ticket_id"
         ") AS fr WHERE ticket.id = fr.ticket_id"
     ), {"in_progress": f'"{Status.IN_PROGRESS.value}"'})
+
+
+class NewTicketRollups:
+    """A new ticket's rollup upserts, for audit.record_insert: on PostgreSQL nested in the ticket's
+    own INSERT statement (one statement, run alone), selecting from its row so a skipped insert
+    adds nothing; elsewhere run after it, through shift()."""
+
+    def params(self, values: dict) -> dict:
+        at = values["created_at"]
+        return {"rollup_day": at.date(), "rollup_category": values["category_id"],
+                "rollup_severity": values["severity"], "rollup_item": values["item_id"],
+                **{f"rollup_{name}": int(name == f"h{at.hour:02d}") for name in HOUR_COLUMNS}}
+
+    def ctes(self, new_row) -> list:
+        days, items = ReportDay.__table__, ReportItemDay.__table__
+        day_counts = {"created": sa.literal(1), "open": sa.literal(1),
+                      **{name: sa.bindparam(f"rollup_{name}", type_=sa.Integer) for name in HOUR_COLUMNS}}
+        key = {"day": sa.bindparam("rollup_day", type_=sa.Date),
+               "severity": sa.bindparam("rollup_severity", type_=sa.SmallInteger)}
+        day_row = {**key, "category_id": sa.bindparam("rollup_category", type_=sa.Integer), **day_counts}
+        item_row = {**key, "item_id": sa.bindparam("rollup_item", type_=sa.Integer),
+                    "category_id": sa.bindparam("rollup_category", type_=sa.Integer), "created": sa.literal(1)}
+        upserts = []
+        for name, table, row, key_names, added in (("day_rollup", days, day_row, DAY_KEY, day_counts),
+                                                   ("item_rollup", items, item_row, ITEM_KEY, ("created",))):
+            select = sa.select(*(value.label(column) for column, value in row.items())).select_from(new_row)
+            statement = postgresql.insert(table).from_select(list(row), select, include_defaults=False)
+            statement = statement.on_conflict_do_update(
+                index_elements=list(key_names),
+                set_={column: table.c[column] + statement.excluded[column] for column in added})
+            upserts.append(statement.cte(name))
+        return upserts
+
+    def apply(self, values: dict) -> None:
+        shift(None, facts(values))
+
+
+NEW_TICKET = NewTicketRollups()

@@ -152,7 +152,6 @@ def _open_ticket(actor: User, fields: dict) -> Ticket:
         "cti": audit.route_ref(category, type_, item), "assignee": audit.user_ref(assignee),
     }
     ticket = _insert_with_unique_display_id(actor, values, created)
-    report_rollups.shift(None, report_rollups.facts(values))
     for name, value in (("category", category), ("type", type_), ("item", item), ("assignee", assignee),
                         ("creator", actor)):
         set_committed_value(ticket, name, value)  # known already: no lazy load to answer with them
@@ -205,7 +204,8 @@ def _insert_with_unique_display_id(actor: User, values: dict, created: dict) -> 
     statement = insert_or_skip(Ticket.__table__, ("display_id", *values), returning="id")
     for _ in range(DISPLAY_ID_ATTEMPTS):
         values["display_id"] = new_display_id()
-        ticket_id = audit.record_insert(actor, "create", statement, values, after=created, at=values["created_at"])
+        ticket_id = audit.record_insert(actor, "create", statement, values, after=created, at=values["created_at"],
+                                        also=report_rollups.NEW_TICKET)  # the report rollups, same statement
         if ticket_id is not None:
             return _as_loaded(ticket_id, values)
         taken = db.session.scalar(db.select(Ticket.id).filter_by(display_id=values["display_id"]))
