@@ -6,6 +6,7 @@ from itertools import islice
 import click
 from flask import current_app
 
+from .demo import DEMO_PASSWORD, seed_demo
 from .extensions import db
 from .ui.templating import exact_time
 from .db.utc import utcnow
@@ -15,7 +16,6 @@ from .services import ValidationError
 from .services import sweep as sweep_service
 from .services.users import create_user, find_user, rotate_api_key
 
-DEMO_PASSWORD = "admin123"
 SAMPLE_CTI = {
     "TheWrightServer": {
         "Automation": ["Backup", "Updates", "Certificates"],
@@ -40,7 +40,9 @@ def register(app) -> None:
 
 
 @click.command("seed")
-def seed():
+@click.option("--demo/--no-demo", default=True, show_default=True,
+              help="Embedded mode: also a week of demo tickets, once (never with DATABASE_URL set).")
+def seed(demo):
     """Create the admin, the goddard service account and a sample CTI tree (idempotent)."""
     created, shown = [], _one_time()
     if find_user("admin") is None:
@@ -59,6 +61,11 @@ def seed():
     added = _seed_cti()
     if added:
         created.append(f"{added} CTI entries")
+    if demo and current_app.config["EMBEDDED"]:
+        tickets = seed_demo()
+        if tickets:
+            created.append(f"{tickets} demo tickets from the past week (agents alice, bob, carol, dev; "
+                           f"password {DEMO_PASSWORD})")
     click.echo("Seeded: " + ", ".join(created) if created else "Nothing to seed: already done.")
 
 

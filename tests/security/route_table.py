@@ -121,7 +121,8 @@ ROUTES = [
     R("admin.user_deactivate", "POST", USER + "/deactivate", admin(303)),
     R("admin.user_reactivate", "POST", USER + "/reactivate", admin(303)),
     R("admin.user_key", "GET", "/admin/users/{robot}/key", admin(200)),
-    R("admin.user_key", "POST", "/admin/users/{robot}/key", admin(200)),  # the new key, shown once
+    R("admin.user_key", "POST", "/admin/users/{robot}/key", admin(303)),  # to the new key's page
+    R("admin.user_key_once", "GET", "/admin/users/{robot}/key/once", admin(303)),  # none pending: gone
     R("admin.cti", "GET", "/admin/cti", admin(200)),
     R("admin.cti_add", "POST", "/admin/cti/item", admin(303), form={"name": "Cache", "parent_id": "{type}"}),
     R("admin.cti_edit", "GET", ITEM + "/edit", admin(200)),
@@ -137,6 +138,7 @@ ROUTES = [
     R("webhooks.edit", "GET", HOOK + "/edit", admin(200)),
     R("webhooks.edit", "POST", HOOK + "/edit", admin(303), form={**HOOK_FORM, "name": "renamed"}),
     R("webhooks.redeliver", "POST", HOOK + "/deliveries/{delivery}/redeliver", admin(303)),
+    R("webhooks.send_test", "POST", HOOK + "/test", admin(303)),  # its host does not resolve: nothing sent
     # the JSON API
     R("api.me", "GET", "/api/me", api(200)),
     R("api.list_users", "GET", "/api/users", api(200)),

@@ -234,7 +234,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
-def post(outgoing: Outgoing, timeout: float) -> tuple[int | None, str | None]:
+def post(outgoing: Outgoing, timeout: float, on_answer=None) -> tuple[int | None, str | None]:
     """POST one signed attempt; returns (HTTP status or None, error text or None on success).
 
     The host is resolved once and every address checked (egress.py) before a byte is sent, and
@@ -256,14 +256,16 @@ def post(outgoing: Outgoing, timeout: float) -> tuple[int | None, str | None]:
             conn.connect()
         except OSError as exc:
             return None, _clip(f"Could not connect: {exc}")
-        return _exchange(conn, target.path, outgoing)
+        return _exchange(conn, target.path, outgoing, on_answer)
     except (OSError, http.client.HTTPException) as exc:
         return None, _clip(f"{type(exc).__name__}: {exc}")
     finally:
         conn.close()
 
 
-def _exchange(conn: http.client.HTTPConnection, path: str, outgoing: Outgoing) -> tuple[int, str | None]:
+def _exchange(conn: http.client.HTTPConnection, path: str, outgoing: Outgoing,
+              on_answer=None) -> tuple[int, str | None]:
+    """Send the request; `on_answer` (a test event) also gets the start of a successful answer's body."""
     timestamp = int(time.time())
     conn.request("POST", path, body=outgoing.body, headers={
         "Content-Type": "application/json",
@@ -277,6 +279,8 @@ def _exchange(conn: http.client.HTTPConnection, path: str, outgoing: Outgoing) -
     })
     response = conn.getresponse()
     if 200 <= response.status < 300:
+        if on_answer is not None:
+            on_answer(excerpt(response.read(EXCERPT_MAX * 4)))
         return response.status, None
     detail = excerpt(response.read(EXCERPT_MAX * 4))  # enough bytes for EXCERPT_MAX characters of UTF-8
     reason = _clip(response.reason, REASON_MAX)

@@ -1,15 +1,17 @@
 """Webhook subscriptions, administered by admins; changes are audited (never the secret itself)."""
 import secrets
+from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from . import audit, egress
+from .delivery import DELIVER_JOB, Outgoing, encode, post
 from .base import after_commit, commit, get_or_404, parse_id
-from .delivery import DELIVER_JOB
 from .errors import FieldErrors, ValidationError
 from .listing import Page, keyset_page
 from .text import checked_text
@@ -34,6 +36,7 @@ EVENT_CHOICES = (
     ("api_key_rotate", "API key rotated"),
     ("webhook_create", "Webhook created"),
     ("webhook_update", "Webhook changed"),
+    ("webhook_test", "Test event sent"),
 )
 EVENT_NAMES = {name for name, _ in EVENT_CHOICES}
 
@@ -161,3 +164,36 @@ def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     after_commit(DELIVER_JOB, delivery.id)
     commit()
     return delivery
+
+
+@dataclass(frozen=True)
+class TestAnswer:
+    """What a receiver said to a test event: its HTTP status (None if nothing was sent) and words."""
+
+    status_code: int | None
+    ok: bool
+    text: str
+
+
+def send_test(actor: User, hook: Webhook) -> TestAnswer:
+    """POST a signed `webhook_test` event to the webhook now (through the same egress checks as
+    every delivery, whether or not it is active) and audit what the receiver answered."""
+    payload = {
+        "eventId": "0", "action": "webhook_test", "test": True,
+        "occurredAt": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "actor": {"id": str(actor.id), "username": actor.username, "displayName": actor.display_name},
+        "ticket": None, "target": {"type": "webhook", "id": str(hook.id)}, "before": None, "after": None,
+    }
+    outgoing = Outgoing(url=hook.url, secret=hook.secret, event_id=0, action="webhook_test",
+                                 delivery_id=0, attempt=1, body=encode(payload))
+    bodies: list[str] = []
+    status_code, error = post(outgoing, current_app.config["WEBHOOK_TIMEOUT_SECONDS"], bodies.append)
+    if error is None:
+        text = f"HTTP {status_code}" + (f": {bodies[0]}" if bodies and bodies[0] else " (empty answer)")
+    else:
+        text = error
+    answer = TestAnswer(status_code, error is None, text)
+    audit.record(actor, "webhook_test", target=("webhook", hook.id),
+                 after={"url": hook.url, "statusCode": status_code, "ok": answer.ok, "answer": text})
+    commit()
+    return answer
