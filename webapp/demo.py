@@ -46,6 +46,7 @@ TITLES = {
 OVERVIEW = """{what}
 
 **Seen since:** {since}
+
 **Affects:** {who}
 
 Steps so far:

@@ -71,7 +71,8 @@
       group[1].forEach(function (pair) {
         var dt = document.createElement("dt");
         pair[0].split(" ").forEach(function (word) {
-          var part = /^(then|or|\/)$/.test(word) ? document.createElement("span") : document.createElement("kbd");
+          var joiner = pair[0] !== "/" && /^(then|or|\/)$/.test(word);
+          var part = document.createElement(joiner ? "span" : "kbd");
           part.textContent = word;
           dt.append(part, " ");
         });

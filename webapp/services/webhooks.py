@@ -36,9 +36,9 @@ EVENT_CHOICES = (
     ("api_key_rotate", "API key rotated"),
     ("webhook_create", "Webhook created"),
     ("webhook_update", "Webhook changed"),
-    ("webhook_test", "Test event sent"),
 )
 EVENT_NAMES = {name for name, _ in EVENT_CHOICES}
+TEST_ACTION = "webhook_test"  # what "Send test event" POSTs; its audit record is never delivered
 
 
 def new_secret() -> str:
@@ -179,12 +179,12 @@ def send_test(actor: User, hook: Webhook) -> TestAnswer:
     """POST a signed `webhook_test` event to the webhook now (through the same egress checks as
     every delivery, whether or not it is active) and audit what the receiver answered."""
     payload = {
-        "eventId": "0", "action": "webhook_test", "test": True,
+        "eventId": "0", "action": TEST_ACTION, "test": True,
         "occurredAt": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
         "actor": {"id": str(actor.id), "username": actor.username, "displayName": actor.display_name},
         "ticket": None, "target": {"type": "webhook", "id": str(hook.id)}, "before": None, "after": None,
     }
-    outgoing = Outgoing(url=hook.url, secret=hook.secret, event_id=0, action="webhook_test",
+    outgoing = Outgoing(url=hook.url, secret=hook.secret, event_id=0, action=TEST_ACTION,
                                  delivery_id=0, attempt=1, body=encode(payload))
     bodies: list[str] = []
     status_code, error = post(outgoing, current_app.config["WEBHOOK_TIMEOUT_SECONDS"], bodies.append)
@@ -193,7 +193,7 @@ def send_test(actor: User, hook: Webhook) -> TestAnswer:
     else:
         text = error
     answer = TestAnswer(status_code, error is None, text)
-    audit.record(actor, "webhook_test", target=("webhook", hook.id),
+    audit.record(actor, TEST_ACTION, target=("webhook", hook.id),
                  after={"url": hook.url, "statusCode": status_code, "ok": answer.ok, "answer": text})
     commit()
     return answer
