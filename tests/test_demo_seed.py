@@ -4,7 +4,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from webapp.db.utc import pretend_now, utcnow
-from webapp.demo import AGENTS, TICKET_COUNT
+from webapp.services.demo import AGENTS, TICKET_COUNT
 from webapp.extensions import db
 from webapp.models import AuditEvent, Comment, Status, Ticket
 from webapp.services.tickets import change_status

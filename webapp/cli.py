@@ -6,7 +6,6 @@ from itertools import islice
 import click
 from flask import current_app
 
-from .demo import DEMO_PASSWORD, seed_demo
 from .extensions import db
 from .ui.templating import exact_time
 from .db.utc import utcnow
@@ -14,6 +13,7 @@ from .models import Category, CtiType, Item, Role
 from .ops.one_time_secrets import OneTimeSecrets
 from .services import ValidationError
 from .services import sweep as sweep_service
+from .services.demo import DEMO_PASSWORD, seed_demo
 from .services.users import create_user, find_user, rotate_api_key
 
 SAMPLE_CTI = {

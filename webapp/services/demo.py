@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from .db.utc import pretend_now, utcnow
-from .extensions import db
-from .models import Category, CtiType, Item, Role, Status, Ticket
-from .services import comments, tickets
-from .services.users import create_user, find_user
+from ..db.utc import pretend_now, utcnow
+from ..extensions import db
+from ..models import Category, CtiType, Item, Role, Status, Ticket
+from . import comments, tickets
+from .users import create_user, find_user
 
 DEMO_PASSWORD = "admin123"  # the embedded mode's demo admin has it too (cli.seed)
 
