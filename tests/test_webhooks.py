@@ -469,7 +469,7 @@ def test_send_test_event_posts_signed_through_egress_checks_and_audits_the_answe
     receiver.answer(500, body=b"boom")
     failed = service.send_test(admin, webhook)
     assert not failed.ok and failed.status_code == 500 and "boom" in failed.text
-    events = db.session.scalars(sa.select(AuditEvent).filter_by(action="webhook_test")).all()
+    events = db.session.scalars(sa.select(AuditEvent).filter_by(action="webhook_test").order_by(AuditEvent.id)).all()
     assert [(e.actor_id, e.target_id, e.after["ok"]) for e in events] == [(admin.id, webhook.id, True),
                                                                           (admin.id, webhook.id, False)]
     webhook.active = True

@@ -250,7 +250,7 @@ def test_webhook_pages_have_admin_tabs_breadcrumb_and_a_test_event(page, live_se
     expect(answer).to_contain_text("Not delivered")
     expect(answer).to_contain_text("loopback")
     with live_server.setup():
-        events = db.session.scalars(db.select(AuditEvent).filter_by(action="webhook_test")).all()
+        events = db.session.scalars(db.select(AuditEvent).filter_by(action="webhook_test").order_by(AuditEvent.id)).all()
         assert [e.after["ok"] for e in events[-3:]] == [True, False, False]
 
 
