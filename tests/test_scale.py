@@ -9,7 +9,7 @@ from flask_migrate import upgrade
 
 from webapp.extensions import db
 from webapp.models import Role
-from webapp.services import comments, delivery, recent
+from webapp.services import comments, dispatch, recent
 from webapp.services.tickets import assign, change_severity
 
 from .conftest import CsrfClient, make_app, own_database
@@ -214,7 +214,7 @@ def test_a_dispatch_batch_finds_its_rows_by_key_even_when_statistics_say_the_out
         db.session.commit()
     try:
         with recorded(app) as statements, app.app_context():
-            assert delivery._dispatch_batch(200) == 200
+            assert dispatch._dispatch_batch(200) == 200
         [(update, parameters)] = [s for s in statements if s[0].lstrip().startswith("WITH picked")]
         with app.app_context():
             plan = "\n".join(row[0] for row in db.session.connection().exec_driver_sql(

@@ -4,7 +4,6 @@ Needs TEST_REDIS_URL (CI: redis://127.0.0.1:6379/15); skipped without it, except
 Each test uses a queue of its own and removes its keys; nothing flushes the database.
 """
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from .conftest import LOOPBACK_NETWORK, CsrfClient, make_app
 from .factories import PASSWORD, Factories
 from .jobs_fixtures import (  # noqa: F401
     closed_port_url, committed_app, committed_db, dispatch_jobs_waiting, dispose, queue_name, receiver, redis_url,
-    verify_signature,
+    run_burst, verify_signature,
 )
 
 pytestmark = pytest.mark.redis
@@ -43,16 +42,6 @@ SECRET = "redis-test-secret-0123456789"
 @pytest.fixture
 def rq_app(committed_app, redis_url, queue_name):
     return committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name, WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
-
-
-def run_burst(app) -> None:
-    """worker.py's worker, in burst mode: fork a work horse per job until the queue is empty."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        worker.build_worker(app).work(burst=True)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 def queued(app) -> int:

@@ -9,7 +9,7 @@ from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from . import audit, egress
 from .base import after_commit, commit, get_or_404, parse_id
-from .delivery import DELIVER_JOB
+from .outbox import DELIVER_DUE_JOB
 from .errors import FieldErrors, ValidationError
 from .listing import Page, keyset_page
 from .text import checked_text
@@ -158,6 +158,6 @@ def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = utcnow()
-    after_commit(DELIVER_JOB, delivery.id)
+    after_commit(DELIVER_DUE_JOB)
     commit()
     return delivery
