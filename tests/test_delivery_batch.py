@@ -15,7 +15,7 @@ from webapp.services import http_sender
 from webapp.services.outbox import DISPATCH_JOB
 from webapp.db.utc import utcnow
 
-from .conftest import LOOPBACK_NETWORK
+from .conftest import LOOPBACK_NETWORK, make_app
 from .delivery_support import SECRET, delivery_ids, due_deliveries, new_webhook, outgoing, rows
 from .factories import Factories
 from .jobs_fixtures import committed_app, committed_db, receiver, receivers  # noqa: F401
@@ -185,3 +185,10 @@ def test_the_embedded_mode_drains_a_burst_on_its_job_threads(committed_app, rece
     assert sorted(int(r.headers["X-Ticketing-Event-Id"]) for r in receiver.requests) == sorted(events)
     assert receiver.connections <= 4
     app.extensions["jobs_executor"].shutdown(wait=True)
+
+
+@pytest.mark.parametrize("setting", [{"DELIVERY_CONCURRENCY": 0}, {"DELIVERY_CONCURRENCY_PER_WEBHOOK": -1},
+                                     {"WEBHOOK_BACKOFF_JITTER": 0.8}, {"WEBHOOK_BACKOFF_JITTER": -0.1}])
+def test_nonsensical_delivery_settings_stop_the_app(database_url, setting):
+    with pytest.raises(RuntimeError, match=next(iter(setting))):
+        make_app(database_url, **setting)

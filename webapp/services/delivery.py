@@ -17,17 +17,16 @@ from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import AuditEvent, DeliveryStatus, Webhook, WebhookDelivery
+from ..models import DeliveryStatus, Webhook, WebhookDelivery
 from ..db.utc import UTCDateTime, utcnow
 from ..db.sql import among, in_ids, locked_batch, row_limit
 from .base import commit
 from .dispatch import dispatch_outbox, has_undispatched  # noqa: F401  (the delivery API, in one place)
 from .http_sender import EXCERPT_MAX, Answer, Connections, check_targets, post  # noqa: F401
 from .outbox import DELIVER_DUE_JOB  # noqa: F401
-from .webhook_payload import Outgoing, encode, event_payload, sign  # noqa: F401
+from .webhook_payload import Outgoing, encode, event_payload, outgoing_for, sign  # noqa: F401
 
 log = logging.getLogger(__name__)
 REQUEUE_LIMIT = 500
@@ -101,12 +100,16 @@ def claim_due(limit: int, per_webhook: int, skip=frozenset(), opened=frozenset()
     return _outgoing(claimed)
 
 
+def lease_seconds(timeout: float) -> float:
+    """How long a claim keeps its rows from other runs: a run starts a send only with two timeouts
+    of it left (a kept connection found closed, then a new one), or hands the row back unsent."""
+    return max(60.0, 4 * timeout)
+
+
 def _lease_params() -> dict:
     now = utcnow()
-    timeout = current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
-    # A send may wait for one other send to its webhook, then take a kept connection found closed
-    # and a new one: a lease well past that, so nobody else sends the row meanwhile.
-    return {"now": now, "lease_until": now + timedelta(seconds=max(60.0, 4 * timeout))}
+    lease = lease_seconds(current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
+    return {"now": now, "lease_until": now + timedelta(seconds=lease)}
 
 
 _TABLE = WebhookDelivery.__table__
@@ -156,30 +159,10 @@ def _claim_batch(dialect_name: str) -> sa.Update:
 
 
 def _outgoing(claimed) -> list[Outgoing]:
-    """The claimed rows' payloads (each event encoded once), read before the claim commits."""
-    if not claimed:
-        commit()
-        return []
-    attempts = {row.id: row.attempts for row in claimed}
-    deliveries = db.session.scalars(
-        sa.select(WebhookDelivery).where(WebhookDelivery.id.in_(attempts))
-        .options(joinedload(WebhookDelivery.webhook),
-                 joinedload(WebhookDelivery.audit_event).joinedload(AuditEvent.ticket))
-        .order_by(WebhookDelivery.id)
-    ).all()
-    bodies: dict[int, bytes] = {}
-    outgoing = []
-    for delivery in deliveries:
-        event = delivery.audit_event
-        if event.id not in bodies:
-            bodies[event.id] = encode(event_payload(event))
-        outgoing.append(Outgoing(
-            url=delivery.webhook.url, secret=delivery.webhook.secret, event_id=event.id, action=event.action,
-            delivery_id=delivery.id, attempt=attempts[delivery.id], body=bodies[event.id],
-            webhook_id=delivery.webhook_id,
-        ))
+    """The claimed rows' payloads, read before the claim commits."""
+    found = outgoing_for({row.id: row.attempts for row in claimed}) if claimed else []
     commit()
-    return outgoing
+    return found
 
 
 @dataclass(frozen=True)
@@ -230,6 +213,23 @@ _RECORD = (
     .values(status=sa.bindparam("b_status"), last_status_code=sa.bindparam("b_code"),
             last_error=sa.bindparam("b_error"), next_attempt_at=sa.bindparam("b_next", type_=UTCDateTime),
             delivered_at=sa.bindparam("b_delivered_at", type_=UTCDateTime))
+)
+
+
+def hand_back(unsent: list[Outgoing]) -> None:
+    """Release claimed deliveries that were never sent: due again now, their attempt not counted."""
+    if not unsent:
+        return
+    db.session.execute(_HAND_BACK, [{"b_id": outgoing.delivery_id, "b_attempt": outgoing.attempt,
+                                     "b_now": utcnow()} for outgoing in unsent])
+    commit()
+
+
+_HAND_BACK = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"), _TABLE.c.attempts == sa.bindparam("b_attempt"),
+           _TABLE.c.status == DeliveryStatus.PENDING.value)
+    .values(attempts=_TABLE.c.attempts - 1, next_attempt_at=sa.bindparam("b_now", type_=UTCDateTime))
 )
 
 
