@@ -227,17 +227,19 @@ def timed_round(args, state, requests, connections, ask_for_dispatch, app_ms, se
     on a shared machine)."""
     before_requests, before_connections = requests.value, connections.value
     first = write_events(args.database_url, state["ticket"], state["admin"], args.events)
-    cpu_before = app_ms(), cpu.tree_ms(state["receiver"])
+    cpu_before = app_ms(), cpu.tree_ms(state["receiver"]), cpu.backends_ms(args.database_url)
     started = time.perf_counter()
     ask_for_dispatch()
     seconds = wait_drained(args.database_url, first, args.events, started, args.timeout)
     settle()
     app_cpu, receiver_cpu = app_ms() - cpu_before[0], cpu.tree_ms(state["receiver"]) - cpu_before[1]
+    db_cpu = cpu.backends_ms(args.database_url) - cpu_before[2]  # live backends only: a work horse's dies with it
     done, made = delivered_since(args.database_url, first)
     return {"events": args.events, "seconds": seconds, "delivered": done, "deliveries": made,
             "per_second": round(args.events / seconds, 1) if seconds else None,
             "requests": requests.value - before_requests, "connections": connections.value - before_connections,
-            "app_ms": round(app_cpu / max(done, 1), 3), "receiver_ms": round(receiver_cpu / max(done, 1), 3)}
+            "app_ms": round(app_cpu / max(done, 1), 3), "receiver_ms": round(receiver_cpu / max(done, 1), 3),
+            "db_ms": round(db_cpu / max(done, 1), 3)}
 
 
 def machine() -> str:
@@ -282,7 +284,9 @@ def main(argv=None) -> int:
             print(f"{result['mode']}: {result['events']:,} events, {result['delivered']:,}/{result['deliveries']:,} "
                   f"delivered in {result['seconds'] or float('nan'):.2f}s = {result['per_second']} deliveries/s; "
                   f"receiver: {result['requests']:,} requests over {result['connections']:,} connections; "
-                  f"CPU per delivery: app {result['app_ms']} ms, receiver {result['receiver_ms']} ms; {machine()}")
+                  f"CPU per delivery: app {result['app_ms']} ms, receiver {result['receiver_ms']} ms, "
+                  f"PostgreSQL {result['db_ms']} ms{' (embedded: all of it)' if 'embedded' in result['mode'] else ''}; "
+                  f"{machine()}")
     receiver.terminate()
     return 0
 

@@ -11,7 +11,7 @@ from webapp import jobs
 from webapp.extensions import db
 from webapp.jobs import tasks
 from webapp.models import AuditEvent, OutboxEvent, Role
-from webapp.services import http_sender
+from webapp.services import delivery_run, http_sender
 from webapp.services.outbox import DISPATCH_JOB
 from webapp.db.utc import utcnow
 
@@ -104,6 +104,23 @@ def test_failures_are_logged_with_webhook_event_and_reason_but_no_body_secret_or
     assert f"webhook {webhook.id}" in line and f"delivery {due}" in line and f"event {row.audit_event_id}" in line
     assert line.endswith("HTTP 500 Internal Server Error") and "next try in 30s" in line
     assert all(text not in line for text in ("INTERNAL-DETAIL", SECRET, "url-token", "/hook"))  # … never logged
+
+
+def test_a_claimed_delivery_that_cannot_start_within_its_lease_is_handed_back_unsent(app, admin, receivers,
+                                                                                    loopback_allowed):
+    receiver = receivers(keep_alive=True)
+    webhook = new_webhook(admin, receiver.url, "n8n")
+    due_deliveries(webhook.id, 1)
+    run = delivery_run.DeliveryRun(concurrency=2, per_webhook=1, timeout=1)
+    assert run._claim() == 1
+    [[lane_row]] = [lane.waiting for lane in run._lanes.values()]
+    outgoing, target, claimed_at = lane_row
+    run._lanes[webhook.id].waiting[0] = (outgoing, target, claimed_at - 3600)  # it waited an hour for its turn
+    assert run.drain(deadline=0) == 0  # past its deadline: only what it holds, and that goes back
+    run.close()
+    [row] = rows(webhook.id)
+    assert (row.status, row.attempts, row.last_error) == ("PENDING", 0, None)  # the attempt not counted
+    assert row.next_attempt_at <= utcnow() and receiver.requests == []  # due again, nothing sent
 
 
 def _send_in_thread(app, results: list, start: threading.Barrier | None = None) -> threading.Thread:
