@@ -102,6 +102,9 @@ def make_app(database_url: str, **overrides):
         # A request's ask for a dispatch run goes to Redis at once, so tests can count what it
         # queued; tests/test_outbox_linger.py covers the per-process coalescing of asks.
         "OUTBOX_MARK_DELAY_SECONDS": 0,
+        # A bulk job's worker threads would share the one connection a test's transaction runs on;
+        # tests/test_bulk_jobs_workers.py runs them on a database of their own.
+        "BULK_WORKERS": 1,
     }
     settings.update(overrides)
     return create_app(settings)

@@ -101,6 +101,9 @@ ROUTES = [
       form={"category_id": "{category}", "type_id": "{type}", "item_id": "{other_item}"}),
     R("web.add_comment", "POST", TICKET + "/comments", staff(303), form={"body": "Looking."}),
     R("web.delete_comment", "POST", TICKET + "/comments/{comment}/delete", staff(303)),  # the agent's own
+    R("web.bulk_change", "POST", "/tickets/bulk", staff(303), form={"ticket": "{ticket}", "status": "IN_PROGRESS"}),
+    R("web.bulk_count", "GET", "/tickets/bulk/count?queue={category}", staff(200)),
+    R("web.bulk_job", "GET", "/bulk/{bulk_job}", staff(200)),  # the agent's own; admins see any
     # the admin panel
     R("admin.overview", "GET", "/admin", admin(200)),
     R("admin.log", "GET", "/admin/log", admin(200)),
@@ -141,6 +144,9 @@ ROUTES = [
       json={"title": "Backup done", "severity": 5, "categoryId": "{category}", "typeId": "{type}", "itemId": "{item}"}),
     R("api.get_ticket", "GET", API_TICKET, api(200)),
     R("api.update_ticket", "PATCH", API_TICKET, api(200), json={"severity": 2}),
+    R("api.bulk_tickets", "POST", "/api/tickets/bulk", api(200),
+      json={"tickets": ["{ticket}"], "changes": {"severity": 2}}),
+    R("api.get_bulk_job", "GET", "/api/bulk/{robot_bulk_job}", api(200)),  # the robot's own
     R("api.ticket_audit", "GET", API_TICKET + "/audit", api(200)),
     R("api.list_comments", "GET", API_TICKET + "/comments", api(200)),
     R("api.add_comment", "POST", API_TICKET + "/comments", api(201), json={"body": "Seen by the robot."}),
@@ -154,7 +160,7 @@ class World:
 
     def __init__(self, make):
         from webapp.models import AuditEvent, Role, WebhookDelivery
-        from webapp.services import webhooks
+        from webapp.services import bulk, bulk_jobs, webhooks
         from webapp.services.comments import add_comment
         from webapp.services.users import rotate_api_key
 
@@ -169,6 +175,9 @@ class World:
         delivery = WebhookDelivery(webhook=hook, audit_event=event, status="FAILED", attempts=3)
         db.session.add(delivery)
         db.session.commit()
+        severity = bulk.clean_changes({"severity": 4})
+        jobs = {owner: bulk_jobs.start_job(owner, severity, targets=[bulk.Target(ticket.display_id)], enqueue=False).id
+                for owner in (agent, robot)}
         self.people = {"admin": admin.id, "gone": gone.id}
         self.keys = {SERVICE: robot.plain_api_key, WRONG_KEY: "sk_" + "x" * 43,
                      DEACTIVATED: rotate_api_key(None, gone)}
@@ -179,6 +188,7 @@ class World:
             "comment": add_comment(agent, ticket, "agent note").id,
             "robot_comment": add_comment(robot, ticket, "robot note").id,
             "target": target.id, "robot": robot.id, "webhook": hook.id, "delivery": delivery.id,
+            "bulk_job": jobs[agent], "robot_bulk_job": jobs[robot],
         }
 
     def become(self, client, caller: str) -> dict:
@@ -196,13 +206,22 @@ class World:
             set_active(people["admin"], people["gone"], False)
         return {"X-Api-Key": self.keys[caller]} if caller in self.keys else {}
 
+    def fill(self, value):
+        """`value` with its placeholders filled in, inside lists and objects too."""
+        if isinstance(value, str):
+            return value.format(**self.ids)
+        if isinstance(value, list):
+            return [self.fill(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.fill(item) for key, item in value.items()}
+        return value
+
     def send(self, client, route: Route, headers=None, **kwargs):
         """Make the row's request, placeholders filled in."""
-        fill = lambda value: value.format(**self.ids) if isinstance(value, str) else value  # noqa: E731
-        body = {"json": {k: fill(v) for k, v in route.json.items()}} if route.json is not None else {}
+        body = {"json": self.fill(route.json)} if route.json is not None else {}
         if route.form:
-            body["data"] = {k: fill(v) for k, v in route.form.items()}
-        return client.open(fill(route.path), method=route.method, headers=headers or {}, **body, **kwargs)
+            body["data"] = self.fill(route.form)
+        return client.open(self.fill(route.path), method=route.method, headers=headers or {}, **body, **kwargs)
 
 
 def new_client(app):

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the API, kept true by tests that validate real responses against it."""
 from functools import cache
 
+from ..services.bulk import BULK_MAX, INLINE_MAX
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
 from .parsing import LIMIT_DEFAULT, LIMIT_MAX
 
@@ -8,7 +9,7 @@ ERRORS = {
     "400": "The body is not valid JSON, or not a JSON object.",
     "401": "Missing, unknown, revoked or deactivated X-Api-Key.",
     "403": "Your role may not do this.",
-    "404": "No such ticket or comment.",
+    "404": "No such ticket, comment or bulk job.",
     "409": "Conflict: the ticket changed since the version you sent, or a concurrent request won.",
     "413": "The body is larger than the server accepts.",
     "415": "The body is not sent as application/json.",
@@ -27,6 +28,8 @@ TICKET_REF = {
     "description": "The display id (V#########) or the internal id.", "example": "V325813929",
 }
 COMMENT_ID = {"name": "commentId", "in": "path", "required": True, "schema": {"type": "string"}}
+BULK_JOB = {"name": "job", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "The id a bulk change's 202 answered with."}
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX},
      "description": f"Page size (default {LIMIT_DEFAULT})."},
@@ -119,6 +122,27 @@ PATHS = {
             description="Takes the n8n body unchanged. Send an Idempotency-Key to make retries safe, "
                         "and a dedupKey to fold repeated reports of one problem into one ticket.",
         ),
+    },
+    "/api/tickets/bulk": {  # before /api/tickets/{ref}, which its path would also match
+        "post": _operation(
+            "bulkUpdateTickets", "Tickets", "Change many tickets at once",
+            {**_ok("BulkResult", f"Up to {INLINE_MAX} listed tickets were tried: which changed, which refused "
+                                 "and why.", "200", REPLAYED),
+             **_ok("BulkJob", "More listed tickets, or a filter's, are being changed by a job; follow Location "
+                              "for its progress and results.", "202", {**LOCATION, **REPLAYED},
+                   _links({"job": "$response.body#/id"}, "getBulkJob"))},
+            errors=BODY_ERRORS, params=[IDEMPOTENCY_KEY], body="TicketBulkPatch",
+            description="Each ticket is changed as PATCH /api/tickets/{ref} would change it (its own audit "
+                        "events, version check, status rules and webhooks), all of its changes or none; "
+                        "one that refuses is listed in `failed` and the rest still change. Up to "
+                        f"{INLINE_MAX} listed tickets are changed before the answer (200); more (at most "
+                        f"{BULK_MAX:,}), or a `filter`, run as a job (202).",
+        ),
+    },
+    "/api/bulk/{job}": {
+        "get": _operation("getBulkJob", "Tickets", "A bulk change's progress and results",
+                          _ok("BulkJob", "The job; `updated` and `failed` are complete once `status` is done."),
+                          errors=("404",), params=[BULK_JOB]),
     },
     "/api/tickets/{ref}": {
         "get": _operation("getTicket", "Tickets", "Read a ticket",

@@ -1,5 +1,6 @@
 """JSON Schemas (OpenAPI 3.1 components) of every request and response body the API uses."""
-from ..models import Role, Status
+from ..models import BulkStatus, Role, Status
+from ..services.bulk import BULK_MAX, INLINE_MAX, REF_MAX
 from ..services.comments import BODY_MAX
 from ..services.idempotency import KEY_MAX
 from ..services.tickets import DEDUP_KEY_MAX, OVERVIEW_MAX, TITLE_MAX
@@ -49,15 +50,26 @@ def _page(item: str) -> dict:
 
 _NAMED = {"id": ID_OUT, "name": {"type": "string"}}
 
+ERROR_DETAIL = _object({
+    "code": {"type": "string", "description": "Stable, machine-readable: invalid, not_found, conflict, …"},
+    "message": {"type": "string", "description": "For people: what went wrong and how to fix it."},
+    "fields": {
+        "type": "object", "additionalProperties": {"type": "string"},
+        "description": "One message per bad field (request field or header name).",
+    },
+})
+FILTER_VALUE = {"type": ["string", "integer", "array"], "items": {"type": ["string", "integer"]}}
+TICKET_PATCH = {
+    "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
+    "overview": {"type": ["string", "null"], "maxLength": OVERVIEW_MAX},
+    "severity": SEVERITY_IN,
+    "status": {**STATUS, "description": "OPEN → IN_PROGRESS → RESOLVED → CLOSED; re-opening is allowed."},
+    "assigneeId": {**ID_IN, "type": ["string", "integer", "null"], "description": "null unassigns."},
+    "categoryId": ID_IN, "typeId": ID_IN, "itemId": ID_IN,
+}
+
 SCHEMAS = {
-    "Error": _object({"error": _object({
-        "code": {"type": "string", "description": "Stable, machine-readable: invalid, not_found, conflict, …"},
-        "message": {"type": "string", "description": "For people: what went wrong and how to fix it."},
-        "fields": {
-            "type": "object", "additionalProperties": {"type": "string"},
-            "description": "One message per bad field (request field or header name).",
-        },
-    })}),
+    "Error": _object({"error": ERROR_DETAIL}),
     "UserRef": _object({"id": ID_OUT, "username": {"type": "string"}, "displayName": {"type": "string"}}),
     "User": _object({
         "id": ID_OUT, "username": {"type": "string"}, "displayName": {"type": "string"},
@@ -114,14 +126,62 @@ SCHEMAS = {
         "severity": 5, "categoryId": "3", "typeId": "7", "itemId": "12", "assigneeId": "5",
     }]),
     "TicketPatch": _object({
-        "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
-        "overview": {"type": ["string", "null"], "maxLength": OVERVIEW_MAX},
-        "severity": SEVERITY_IN,
-        "status": {**STATUS, "description": "OPEN → IN_PROGRESS → RESOLVED → CLOSED; re-opening is allowed."},
-        "assigneeId": {**ID_IN, "type": ["string", "integer", "null"], "description": "null unassigns."},
-        "categoryId": ID_IN, "typeId": ID_IN, "itemId": ID_IN,
+        **TICKET_PATCH,
         "version": {**ID_IN, "description": "The version you last read; 409 if the ticket changed since."},
     }, required=[], description="Only the fields given change; rerouting needs categoryId, typeId and itemId together."),
+    "BulkChangesPatch": _object({
+        **TICKET_PATCH,
+        "comment": {"type": "string", "minLength": 1, "maxLength": BODY_MAX,
+                    "description": "Markdown, added to each ticket as a comment after its field changes."},
+    }, required=[], minProperties=1, description="The fields of PATCH /api/tickets/{ref} (no version: give "
+                                                "it per ticket), and a comment."),
+    "TicketBulkPatch": _object({
+        "tickets": {
+            "type": "array", "minItems": 1, "maxItems": BULK_MAX,
+            "description": f"Display ids, at most {BULK_MAX:,}; up to {INLINE_MAX} are answered at once (200), "
+                           "more run as a job (202).",
+            "items": {"oneOf": [
+                {"type": "string", "minLength": 1, "maxLength": REF_MAX, "examples": ["V325813929"]},
+                _object({"ticket": {"type": "string", "minLength": 1, "maxLength": REF_MAX},
+                         "version": {**ID_IN, "description": "Refuse this ticket (conflict) if it changed since."}},
+                        required=["ticket"]),
+            ]},
+        },
+        "filter": {
+            "type": "object", "description": "The filters of GET /api/tickets (every status unless `status` is "
+                                             f"given); runs as a job (202). At most {BULK_MAX:,} may match.",
+            "properties": {name: {**FILTER_VALUE, "description": text} for name, text in (
+                ("status", "OPEN, IN_PROGRESS, RESOLVED, CLOSED, active or all; a list for several."),
+                ("severity", "1–5; a list for several."), ("categoryId", "A category id."),
+                ("assigneeId", "A user id, me or unassigned."), ("updatedSince", "ISO 8601."),
+                ("dedupKey", "A dedupKey."))},
+        },
+        "changes": ref("BulkChangesPatch"),
+    }, required=["changes"], oneOf=[{"required": ["tickets"]}, {"required": ["filter"]}],
+        description="Give `tickets` or `filter`, and the `changes` to make to each ticket."),
+    "BulkFailure": _object({"ticket": {"type": "string", "description": "The display id, or the reference as given."},
+                            "error": ERROR_DETAIL}),
+    "BulkResult": _object({
+        "updated": {"type": "array", "items": {"type": "string"},
+                    "description": "Changed, or already as asked (nothing to change)."},
+        "failed": {"type": "array", "items": ref("BulkFailure"),
+                   "description": "Not changed, with the reason: not_found, duplicate, conflict, invalid, …"},
+    }),
+    "BulkJob": _object({
+        "id": ID_OUT,
+        "url": {"type": "string", "format": "uri"},
+        "status": {"type": "string", "enum": [s.value for s in BulkStatus],
+                   "description": "queued, running, done, or error (stopped; `error` says why)."},
+        "total": {"type": "integer", "minimum": 0, "description": "Tickets selected (matching when it was made)."},
+        "done": {"type": "integer", "minimum": 0, "description": "Tickets tried so far, changed or not."},
+        "failedCount": {"type": "integer", "minimum": 0},
+        "changes": {"type": "object"},
+        "filter": {"type": ["object", "null"]},
+        "error": {"type": ["string", "null"]},
+        "createdAt": TIME, "startedAt": nullable(TIME), "finishedAt": nullable(TIME),
+        "updated": {"type": "array", "items": {"type": "string"}, "description": "So far; all once done."},
+        "failed": {"type": "array", "items": ref("BulkFailure"), "description": "So far; all once done."},
+    }),
     "CommentCreate": _object({"body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX}}),
     "Comment": _object({
         "id": ID_OUT, "ticketId": ID_OUT, "author": ref("UserRef"),

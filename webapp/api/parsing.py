@@ -22,15 +22,20 @@ def json_object(allowed: set[str]) -> dict:
         raise malformed("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise malformed("The body must be a JSON object, e.g. {\"title\": \"…\"}.")
+    if errors := field_errors(body, allowed):
+        raise ValidationError(errors)
+    return body
+
+
+def field_errors(fields: dict, allowed) -> dict:
+    """Why each field of a JSON object is refused: not `allowed`, or text the database cannot keep."""
     errors = {}
-    for name, value in body.items():
+    for name, value in fields.items():
         if name not in allowed:
             errors[name] = f"Unknown field; use {', '.join(sorted(allowed))}."
         elif isinstance(value, str) and not storable(value):
             errors[name] = "Text must not contain NUL characters or unpaired surrogates."
-    if errors:
-        raise ValidationError(errors)
-    return body
+    return errors
 
 
 def query_text(name: str) -> str | None:

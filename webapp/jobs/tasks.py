@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from . import app_job, enqueue, forget_pending
-from ..services import delivery, idempotency, sweep as sweep_service
+from ..services import bulk_jobs, delivery, idempotency, sweep as sweep_service
 from ..services.outbox import DISPATCH_JOB
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,22 @@ def purge_idempotency_records() -> int:
     return idempotency.purge_expired()
 
 
+@app_job
+def run_bulk_job(job_id: int) -> str | None:
+    """A bulk change too large for one request, from where its last commit left it."""
+    job = bulk_jobs.run_job(job_id, workers=current_app.config.get("BULK_WORKERS", 1))
+    return job.status if job else None
+
+
+@app_job
+def resume_bulk_jobs() -> int:
+    """Every minute: hand bulk jobs whose runner died (or was never started) to a new one."""
+    stale = bulk_jobs.resume_stale()
+    for job_id in stale:
+        enqueue(bulk_jobs.RUN_JOB, job_id)
+    return len(stale)
+
+
 @dataclass(frozen=True)
 class Periodic:
     """A periodic job: `cron` for `rq cron` when given, else every `every` seconds (the embedded timer always uses `every`)."""
@@ -81,4 +97,5 @@ PERIODIC = (
     Periodic(sweep, every=3600, cron="0 * * * *"),
     Periodic(requeue_undelivered, every=60),
     Periodic(purge_idempotency_records, every=3600, cron="30 * * * *"),
+    Periodic(resume_bulk_jobs, every=60),
 )

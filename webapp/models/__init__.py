@@ -1,4 +1,5 @@
 """All models, importable from one place."""
+from .bulk import BulkJob, BulkJobItem, BulkStatus
 from .cti import Category, CtiType, Item
 from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, OutboxEvent, Webhook, WebhookDelivery
 from .ticket import (
@@ -7,7 +8,8 @@ from .ticket import (
 from .user import API_KEY_PREFIX, Face, Role, User, hash_api_key
 
 __all__ = [
-    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "CacheVersion", "Face", "Category", "Comment", "CtiType",
+    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "BulkJob", "BulkJobItem", "BulkStatus", "CacheVersion", "Face",
+    "Category", "Comment", "CtiType",
     "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SEVERITY_LABELS", "Status", "Ticket",
     "User", "Webhook", "WebhookDelivery", "hash_api_key",
 ]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property, lru_cache
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, literal, tuple_
+from sqlalchemy import Select, bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
 from ..db.sql import row_limit
@@ -35,6 +35,7 @@ FILTER_NAMES = {
     "statuses": ("status",), "severities": ("severity",), "category": ("categoryId", "queue"),
     "assignee": ("assigneeId", "assignee"), "updated_since": ("updatedSince",), "dedup_key": ("dedupKey",),
 }
+FILTER_ARGS = frozenset(name for names in FILTER_NAMES.values() for name in names)  # every argument a filter reads
 TICKETS = "tickets"  # the ticket list's name in its cursors
 CURSOR_MAX = 1024  # longer text is no cursor of ours
 
@@ -204,6 +205,7 @@ class QueueRow:
     type: str
     item: str
     assignee: Person | None
+    version: int = 1  # what a bulk change of the rows on screen expects each ticket still to be
 
     @property
     def cti_path(self) -> str:
@@ -213,7 +215,7 @@ class QueueRow:
 ASSIGNEE, _CREATOR = aliased(User), aliased(User)
 QUEUE_COLUMNS = (
     Ticket.id, Ticket.display_id, Ticket.title, Ticket.severity, Ticket.status, Ticket.created_at,
-    Category.name, CtiType.name, Item.name, ASSIGNEE.username, ASSIGNEE.display_name,
+    Category.name, CtiType.name, Item.name, ASSIGNEE.username, ASSIGNEE.display_name, Ticket.version,
 )
 # A ticket as the API shows it, read as plain columns rather than entities with their relationships.
 TICKET_FIELDS = (
@@ -229,8 +231,8 @@ TICKET_ROW = (
 
 
 def _queue_row(values) -> QueueRow:
-    *ticket, username, display_name = values
-    return QueueRow(*ticket, assignee=Person(username, display_name) if username else None)
+    *ticket, username, display_name, version = values
+    return QueueRow(*ticket, assignee=Person(username, display_name) if username else None, version=version)
 
 
 # columns= of list_page: what each row holds, and how a result row becomes an item.
@@ -376,6 +378,18 @@ def page_statement(shape: tuple, columns: str, direction: str) -> Select:
         query = query.where(Ticket.dedup_key == bindparam("dedup_key"))
     bound = [bindparam(name, type_=column.type) for name, column in zip(_KEY_PARAMS, QUEUE_ORDER)]
     return _keyset(query, QUEUE_ORDER, direction, bound).limit(row_limit("limit"))
+
+
+def count_matching(filters: ListFilter, viewer: User | None, cap: int) -> int:
+    """How many tickets the filters match, counted no further than `cap` (a bounded LIMIT: a
+    selection of "1,000+" never has the database count the whole table)."""
+    shape, params = filters.shape(viewer)
+    return db.session.connection().execute(_count_statement(shape), {**params, "limit": cap}).scalar()
+
+
+@lru_cache(maxsize=128)
+def _count_statement(shape: tuple) -> Select:
+    return select(func.count()).select_from(page_statement(shape, "queue", "first").subquery())
 
 
 def keyset_page(query: Select, order, after: tuple | None = None, limit: int = PAGE_SIZE, *,

@@ -1,0 +1,172 @@
+"""Bulk changes from the queue: a box per row, the action bar's form, answers in place for a few rows,
+a job (and its page, polled until done) for many or for everything a filter matches."""
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.models import AuditEvent, BulkJob, BulkStatus, Status
+from webapp.services import bulk, bulk_jobs
+from webapp.services.tickets import change_status
+from webapp.web import bulk as bulk_view
+
+from .conftest import PARTIAL, is_full_page
+
+
+def ticked(*tickets) -> list[str]:
+    """The values the rows' boxes send: display id and the version the row showed."""
+    return [f"{t.display_id}:{t.version}" for t in tickets]
+
+
+def change(client, headers=PARTIAL, **form):
+    form.setdefault("view", "dashboard")
+    return client.post("/tickets/bulk", data=form, headers=headers)
+
+
+def status_events(ticket):
+    return list(db.session.scalars(sa.select(AuditEvent).filter_by(ticket_id=ticket.id, action="status")))
+
+
+def job_id(location: str) -> int:
+    return int(re.fullmatch(r"/bulk/(\d+)", location)[1])
+
+
+def test_each_row_has_a_box_and_the_bar_carries_the_queue_it_came_from(client, agent, make):
+    cat = make.cti("Infra", "Servers", "web01")
+    ticket = make.ticket(actor=agent, cti=cat)
+    html = client.get(f"/?queue={cat[0].id}&severity=3").get_data(as_text=True)
+    assert (f'<input type="checkbox" class="pick" name="ticket" form="bulk-form" value="{ticket.display_id}:1" '
+            f'aria-label="Select {ticket.display_id}">') in html
+    form = html[html.index('<form id="bulk-form"'):]
+    assert 'name="csrf_token"' in form and '<input type="hidden" name="view" value="dashboard">' in form
+    assert f'name="filter.queue" value="{cat[0].id}"' in form and 'name="filter.severity" value="3"' in form
+    assert 'id="bulk-status" name="status"' in form and 'id="bulk-category"' in form
+    assert "<script" not in html.split("</head>")[1]  # behaviour lives in static/js/bulk.js (CSP)
+
+
+def test_a_few_ticked_rows_change_at_once_and_the_queue_comes_back_with_the_answer(client, agent, make):
+    cat = make.cti("Infra", "Servers", "web02")
+    first, second, final = (make.ticket(actor=agent, cti=cat) for _ in range(3))
+    for status in ("RESOLVED", "CLOSED"):
+        change_status(agent, final, status)
+    response = change(client, ticket=ticked(first, second, final), status="RESOLVED", **{"filter.queue": cat[0].id,
+                                                                                        "filter.status": "all"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and not is_full_page(response)
+    assert html.lstrip().startswith('<section id="results"')
+    assert "2 tickets changed</strong>; 1 not changed:" in html
+    assert f'{final.display_id}</a>: Closed tickets are final; file a new ticket instead.</li>' in html
+    assert html.count("status-resolved") == 2 and "status-closed" in html  # the same queue, fresh
+    assert [t.status for t in (first, second)] == [Status.RESOLVED] * 2
+    assert len(status_events(first)) == 1 and len(status_events(final)) == 2
+    assert db.session.scalar(sa.select(BulkJob.status)) == BulkStatus.DONE  # kept, with who asked what
+
+
+def test_a_row_changed_since_the_page_was_shown_is_refused_as_a_conflict(client, agent, make):
+    ticket = make.ticket(actor=agent)
+    shown = ticked(ticket)
+    change_status(agent, ticket, "IN_PROGRESS")
+    html = change(client, ticket=shown, severity="1").get_data(as_text=True)
+    assert "0 tickets changed</strong>; 1 not changed:" in html and "changed by someone else" in html
+    assert ticket.severity == 3
+
+
+def test_without_htmx_the_answer_is_the_bulk_changes_page(client, agent, make):
+    ticket = make.ticket(actor=agent)
+    response = change(client, headers={}, ticket=ticked(ticket), assignee_id=str(agent.id), comment="Mine now.")
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 of 1\n    ticket tried." in page and f"Assignee: {agent.display_name} · Comment added" in page
+    assert ticket.assignee_id == agent.id
+
+
+def test_many_ticked_rows_become_a_job(client, agent, make, monkeypatch):
+    tickets = [make.ticket(actor=agent) for _ in range(3)]
+    monkeypatch.setattr(bulk, "INLINE_MAX", 2)
+    response = change(client, ticket=ticked(*tickets), severity="2")
+    assert response.status_code == 204
+    job = db.session.get(BulkJob, job_id(response.headers["HX-Redirect"]))
+    assert job.status == BulkStatus.DONE and job.targets is not None  # run by the (inline) job runner
+    assert all(t.severity == 2 for t in tickets)
+
+
+def test_all_matching_changes_every_ticket_of_the_filter_and_no_other(client, agent, make):
+    cat = make.cti("Office", "Printers", "3rd floor")
+    inside = [make.ticket(actor=agent, cti=cat) for _ in range(3)]
+    outside = make.ticket(actor=agent)
+    response = change(client, headers={}, scope="filter", status="IN_PROGRESS", ticket=ticked(inside[0]),
+                      **{"filter.queue": str(cat[0].id)})
+    job = db.session.get(BulkJob, job_id(response.headers["Location"]))
+    assert (job.filter_args, job.filter_source, job.total) == ({"queue": [str(cat[0].id)]}, "web", 3)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'<a class="btn" href="/?queue={cat[0].id}">Back to the queue</a>' in page
+    assert [t.status for t in inside] == [Status.IN_PROGRESS] * 3 and outside.status == Status.OPEN
+
+
+def test_all_matching_in_my_tickets_means_mine(client, agent, make):
+    mine, theirs = make.ticket(assignee=agent), make.ticket(assignee=make.user("bob"))
+    response = change(client, headers={}, scope="filter", view="my_tickets", severity="1")
+    job = db.session.get(BulkJob, job_id(response.headers["Location"]))
+    assert job.filter_args == {"assignee": ["me"]}
+    assert (mine.severity, theirs.severity) == (1, 3)
+
+
+def test_refusals_of_the_form_keep_what_was_chosen(client, agent, make):
+    ticket = make.ticket(actor=agent)
+    nothing = change(client, status="RESOLVED")
+    assert nothing.status_code == 422
+    assert "Tick at least one ticket" in nothing.get_data(as_text=True)
+    half_route = change(client, ticket=ticked(ticket), category_id=str(ticket.category_id), comment="Moving.")
+    html = half_route.get_data(as_text=True)
+    assert half_route.status_code == 422 and html.lstrip().startswith('<section id="results"')
+    assert 'id="item-error"' in html and ">Moving.</textarea>" in html
+    assert f'value="{ticket.display_id}:1" aria-label="Select {ticket.display_id}" checked>' in html
+    no_change = change(client, ticket=ticked(ticket))
+    assert no_change.status_code == 422 and "Give at least one change" in no_change.get_data(as_text=True)
+    assert ticket.status == Status.OPEN and db.session.scalars(sa.select(BulkJob)).all() == []
+
+
+def test_the_count_of_all_matching_is_capped(client, agent, make, monkeypatch):
+    cat = make.cti("Infra", "Servers", "web04")
+    for _ in range(3):
+        make.ticket(actor=agent, cti=cat)
+    html = client.get(f"/tickets/bulk/count?queue={cat[0].id}", headers=PARTIAL).get_data(as_text=True)
+    assert 'All <strong data-bulk-total="3">3</strong> tickets matching this filter are selected.' in html
+    assert '<input type="hidden" name="scope" value="filter" form="bulk-form">' in html
+    monkeypatch.setattr(bulk_view, "SHOWN_MAX", 2)
+    capped = client.get(f"/tickets/bulk/count?queue={cat[0].id}", headers=PARTIAL).get_data(as_text=True)
+    assert "2+ tickets match this filter: narrow it" in capped and 'name="scope"' not in capped
+
+
+def test_the_select_all_matching_button_appears_only_when_there_is_more_than_a_page(client, agent, make):
+    make.ticket(actor=agent)
+    assert "data-bulk-all" not in client.get("/").get_data(as_text=True)
+
+
+@pytest.fixture
+def waiting_job(agent, make):
+    changes = bulk.clean_changes({"status": "IN_PROGRESS"})
+    return bulk_jobs.start_job(agent, changes, targets=[bulk.Target(make.ticket().display_id)], enqueue=False)
+
+
+def test_a_jobs_page_polls_its_progress_until_it_is_done(client, waiting_job):
+    url = f"/bulk/{waiting_job.id}"
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert is_full_page(page) and "Waiting to start" in html and "Status: In Progress" in html
+    assert f'hx-get="{url}" hx-trigger="every 1s" hx-swap="outerHTML"' in html
+    bulk_jobs.run_job(waiting_job.id)
+    poll = client.get(url, headers=PARTIAL).get_data(as_text=True)
+    assert poll.lstrip().startswith('<section id="bulk-progress"') and "<html" not in poll
+    assert "hx-trigger" not in poll and "1 of 1" in poll and "Changed (1)" in poll
+
+
+def test_a_jobs_page_is_its_owners_and_the_admins(client, auth, make, waiting_job, admin):
+    auth.logout()
+    make.user("colleague")
+    auth.login("colleague")
+    assert client.get(f"/bulk/{waiting_job.id}").status_code == 404
+    auth.logout()
+    auth.login("root")
+    assert client.get(f"/bulk/{waiting_job.id}").status_code == 200
