@@ -330,3 +330,27 @@ def test_on_sqlite_every_ticket_has_a_savepoint(make, agent):
     locks = savepoints_and_locks(agent, [make.ticket(actor=agent)], status="RESOLVED")[1]
     assert [text for text in locks if "FROM ticket" in text] == []
     assert savepoints_per_ticket(make, agent, status="IN_PROGRESS") == 1
+
+
+def statements_per_ticket(make, agent, **changes) -> int:
+    from .web.test_queries import recorded_queries
+
+    def count(n):
+        before = make.user()
+        route = make.cti("Bulk", "Servers")  # an item of its own
+        tickets = [make.ticket(actor=agent, cti=route, assignee=before) for _ in range(n)]
+        with recorded_queries() as statements:
+            apply(agent, targets(*tickets), **changes)
+        return len(statements)
+
+    return (count(5) - count(2)) // 3
+
+
+def test_assigning_or_rerouting_reads_no_person_or_route_per_ticket(make, agent):
+    """The chunk's tickets come without their related rows; the few a chunk shares are read once.
+    (A reroute's route check reads cache_version each time outside a request: services.recent.)"""
+    route = make.cti("Bulk", "Servers", "new route")
+    per_status = statements_per_ticket(make, agent, status="IN_PROGRESS")
+    assert statements_per_ticket(make, agent, assignee_id=agent.id) == per_status
+    assert statements_per_ticket(make, agent, category_id=route[0].id, type_id=route[1].id,
+                                 item_id=route[2].id) == per_status + 1

@@ -28,7 +28,7 @@
       page.checked = all.length > 0 && ticked.length === all.length;
       page.indeterminate = ticked.length > 0 && ticked.length < all.length;
     }
-    var everything = form.querySelector("[data-bulk-all]");
+    var everything = document.querySelector("#results [data-bulk-all]");
     if (everything) everything.hidden = !!total || all.length === 0 || ticked.length < all.length;
   }
 

@@ -129,3 +129,19 @@ def test_a_job_page_polls_until_the_job_is_done(page, live_server, queue_of):
         bulk_jobs.run_job(job_id)  # a worker picks it up; the open page notices without a reload
     expect(progress).to_contain_text("3 of 3 tickets tried.")
     expect(progress).not_to_have_attribute("hx-trigger", "every 1s")
+
+
+def test_my_tickets_bar_fetches_the_people_when_it_shows(page, live_server, queue_of):
+    w = queue_of(2)
+    with live_server.setup():
+        agent = db.session.scalar(sa.select(User).filter_by(username=w["agent"]))
+        for ticket in db.session.scalars(sa.select(Ticket).where(Ticket.display_id.in_(w["ids"]))):
+            bulk_jobs.change_now(agent, bulk.clean_changes({"assignee_id": agent.id}), [bulk.Target(ticket.display_id)])
+        name = agent.display_name
+    login(page, live_server, w["agent"])
+    page.goto(live_server("/my-tickets"))
+    boxes(page).nth(0).click()
+    expect(page.locator("#bulk-assignee optgroup[label=People] option", has_text=name)).to_have_count(1)
+    page.select_option("#bulk-assignee", "none")
+    page.locator("#bulk-form button[type=submit]").click()
+    expect(page.locator(".bulk-answer")).to_contain_text("1 ticket changed.")

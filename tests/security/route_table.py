@@ -103,6 +103,7 @@ ROUTES = [
     R("web.delete_comment", "POST", TICKET + "/comments/{comment}/delete", staff(303)),  # the agent's own
     R("web.bulk_change", "POST", "/tickets/bulk", staff(303), form={"ticket": "{ticket}", "status": "IN_PROGRESS"}),
     R("web.bulk_count", "GET", "/tickets/bulk/count?queue={category}", staff(200)),
+    R("web.bulk_assignees", "GET", "/tickets/bulk/assignees", staff(200)),
     R("web.bulk_job", "GET", "/bulk/{bulk_job}", staff(200)),  # the agent's own; admins see any
     # the admin panel
     R("admin.overview", "GET", "/admin", admin(200)),

@@ -38,10 +38,11 @@ def test_each_row_has_a_box_and_the_bar_carries_the_queue_it_came_from(client, a
     html = client.get(f"/?queue={cat[0].id}&severity=3").get_data(as_text=True)
     assert (f'<input type="checkbox" class="pick" name="ticket" form="bulk-form" value="{ticket.display_id}:1" '
             f'aria-label="Select {ticket.display_id}">') in html
-    form = html[html.index('<form id="bulk-form"'):]
-    assert 'name="csrf_token"' in form and '<input type="hidden" name="view" value="dashboard">' in form
-    assert f'name="filter.queue" value="{cat[0].id}"' in form and 'name="filter.severity" value="3"' in form
-    assert 'id="bulk-status" name="status"' in form and 'id="bulk-category"' in form
+    results, form = html[html.index('<section id="results"'):].split('<form id="bulk-form"')
+    assert '<input type="hidden" name="view" value="dashboard" form="bulk-form">' in results
+    assert f'name="filter.queue" value="{cat[0].id}" form="bulk-form"' in results
+    assert 'name="filter.severity" value="3" form="bulk-form"' in results
+    assert 'name="csrf_token"' in form and 'id="bulk-status" name="status"' in form and 'id="bulk-category"' in form
     assert "<script" not in html.split("</head>")[1]  # behaviour lives in static/js/bulk.js (CSP)
 
 
@@ -58,6 +59,7 @@ def test_a_few_ticked_rows_change_at_once_and_the_queue_comes_back_with_the_answ
     assert "2 tickets changed</strong>; 1 not changed:" in html
     assert f'{final.display_id}</a>: Closed tickets are final; file a new ticket instead.</li>' in html
     assert html.count("status-resolved") == 2 and "status-closed" in html  # the same queue, fresh
+    assert '<form id="bulk-form"' in html and 'name="status" >' in html  # the bar comes back emptied
     assert [t.status for t in (first, second)] == [Status.RESOLVED] * 2
     assert len(status_events(first)) == 1 and len(status_events(final)) == 2
     assert db.session.scalar(sa.select(BulkJob.status)) == BulkStatus.DONE  # kept, with who asked what
@@ -120,7 +122,8 @@ def test_refusals_of_the_form_keep_what_was_chosen(client, agent, make):
     half_route = change(client, ticket=ticked(ticket), category_id=str(ticket.category_id), comment="Moving.")
     html = half_route.get_data(as_text=True)
     assert half_route.status_code == 422 and html.lstrip().startswith('<section id="results"')
-    assert 'id="item-error"' in html and ">Moving.</textarea>" in html
+    bar = html.split('<form id="bulk-form"')[1]
+    assert 'hx-swap-oob="true"' in bar and 'id="item-error"' in bar and ">Moving.</textarea>" in bar
     assert f'value="{ticket.display_id}:1" aria-label="Select {ticket.display_id}" checked>' in html
     no_change = change(client, ticket=ticked(ticket))
     assert no_change.status_code == 422 and "Give at least one change" in no_change.get_data(as_text=True)
@@ -142,6 +145,14 @@ def test_the_count_of_all_matching_is_capped(client, agent, make, monkeypatch):
 def test_the_select_all_matching_button_appears_only_when_there_is_more_than_a_page(client, agent, make):
     make.ticket(actor=agent)
     assert "data-bulk-all" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_filter_or_page_swapped_in_leaves_the_action_bar_alone(client, agent, make):
+    """The bar's menus are drawn with the page; a results fragment carries only what depends on it."""
+    make.ticket(actor=agent, severity=2)
+    fragment = client.get("/?severity=2", headers=PARTIAL).get_data(as_text=True)
+    assert '<form id="bulk-form"' not in fragment
+    assert 'name="filter.severity" value="2" form="bulk-form"' in fragment
 
 
 @pytest.fixture
@@ -170,3 +181,16 @@ def test_a_jobs_page_is_its_owners_and_the_admins(client, auth, make, waiting_jo
     auth.logout()
     auth.login("root")
     assert client.get(f"/bulk/{waiting_job.id}").status_code == 200
+
+
+def test_my_tickets_fetches_the_people_to_assign_to_when_the_bar_shows(client, agent, make):
+    """The queue lists people for its Assignee filter already; My tickets does not, so its bar asks."""
+    bob = make.user("bob", display_name="Bob Builder")
+    make.ticket(assignee=agent)
+    dashboard, mine = (client.get(path).get_data(as_text=True) for path in ("/", "/my-tickets"))
+    assert f'<option value="{bob.id}" >Bob Builder</option>' in dashboard.split('id="bulk-assignee"')[1]
+    bar = mine.split('id="bulk-assignee"')[1].split("</select>")[0]
+    assert 'hx-get="/tickets/bulk/assignees" hx-trigger="intersect once" hx-swap="beforeend"' in bar
+    assert "Bob Builder" not in bar
+    options = client.get("/tickets/bulk/assignees", headers=PARTIAL).get_data(as_text=True)
+    assert f'<option value="{bob.id}" >Bob Builder</option>' in options and "<html" not in options

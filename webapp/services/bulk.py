@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import lazyload
+
 from ..extensions import db
 from ..models import Category, CtiType, Item, SEVERITY_LABELS, Ticket, User
 from ..models.ticket import cti_path
@@ -190,7 +192,7 @@ def load_targets(targets: list[Target]) -> list[Picked]:
     (anything else names no ticket: a bulk selection is of display ids, so no two name one ticket)."""
     display_ids = [target.ref for target in targets if DISPLAY_ID.fullmatch(target.ref)]
     found = {ticket.display_id: ticket for ticket in db.session.scalars(
-        _locked(db.select(Ticket).where(Ticket.display_id.in_(display_ids)))).unique()} if display_ids else {}
+        _locked(db.select(Ticket).where(Ticket.display_id.in_(display_ids))))} if display_ids else {}
     return [Picked(target.ref, found.get(target.ref), target.version) for target in targets]
 
 
@@ -198,13 +200,16 @@ def load_ids(ids: list[int]) -> dict[int, Ticket]:
     """The tickets with these ids, in one query."""
     if not ids:
         return {}
-    return {ticket.id: ticket for ticket in db.session.scalars(_locked(db.select(Ticket).where(Ticket.id.in_(ids)))).unique()}
+    return {ticket.id: ticket for ticket in db.session.scalars(_locked(db.select(Ticket).where(Ticket.id.in_(ids))))}
 
 
 def _locked(query):
-    """On PostgreSQL, the chunk's rows locked until its transaction ends (in id order, so two bulk
-    changes never deadlock): no other writer can then move a ticket's version on between this read
-    and its change, and a change with one part (see `apply_one`) needs no savepoint."""
+    """The chunk's tickets without their related rows (the actions that read them, assign and
+    reroute, find them in the session: a chunk shares a few people and routes); on PostgreSQL
+    locked until the chunk's transaction ends, in id order so two bulk changes never deadlock.
+    With the lock no other writer can move a ticket's version on between this read and its
+    change, so a change with one part (see `apply_one`) needs no savepoint."""
+    query = query.options(lazyload("*"))
     if db.session.get_bind().dialect.name != "postgresql":
         return query
     return query.order_by(Ticket.id).with_for_update(of=Ticket)

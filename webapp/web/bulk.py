@@ -12,6 +12,7 @@ from ..services import bulk_jobs
 from ..services.base import parse_id, rollback
 from ..services.listing import FILTER_ARGS, ME, ListFilter, count_matching
 from ..services.tickets import ROUTE_FIELDS
+from ..services.users import assignable_users
 from ..ui.rendering import render, render_widget, wants_fragment
 from . import bp
 from .dashboard import VIEWS, queue_page
@@ -64,6 +65,13 @@ def bulk_count():
     return render_widget("web/bulk.html", "matching", count=count, shown_max=SHOWN_MAX)
 
 
+@bp.get("/tickets/bulk/assignees")
+@access(STAFF)
+def bulk_assignees():
+    """The people the action bar can assign to, for a queue view that has not listed them already."""
+    return render_widget("web/bulk.html", "assignees", users=assignable_users())
+
+
 @bp.get("/bulk/<job_id>")
 @access(STAFF)
 def bulk_job(job_id):
@@ -112,7 +120,9 @@ def _filter_args(form, view: str) -> dict:
 
 
 def _queue_again(view: str, *, status: int = 200, **bulk):
-    """The queue page the form was sent from (same filters and page), with the bulk change's answer."""
+    """The queue page the form was sent from (same filters and page), with the bulk change's answer,
+    and the action bar drawn afresh (its errors, or emptied after a change)."""
     form = request.form
     filters = _view_filter(ListFilter.from_web_args(MultiDict(_filter_args(form, "web.dashboard"))), view)
-    return queue_page(filters, view, after=form.get("after"), before=form.get("before"), status=status, **bulk)
+    return queue_page(filters, view, after=form.get("after"), before=form.get("before"), status=status,
+                      oob=("bulk_bar",), **bulk)

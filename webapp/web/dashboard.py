@@ -31,9 +31,9 @@ def my_tickets():
                       after=request.args.get("after"), before=request.args.get("before"))
 
 
-def queue_page(filters: ListFilter, endpoint: str, *, after=None, before=None, status: int = 200, **bulk):
-    """Render a queue view; htmx gets the results only, and the canonical URL to push. `bulk`: a bulk
-    change's answer to show with it (web.bulk)."""
+def queue_page(filters: ListFilter, endpoint: str, *, after=None, before=None, status: int = 200, oob=(), **bulk):
+    """Render a queue view; htmx gets the results only (and the `oob` blocks), and the canonical URL
+    to push. `bulk`: a bulk change's answer to show with it (web.bulk)."""
     page = list_page(filters, current_user, after=after, before=before)
     url_args = filters.as_args()
     if endpoint == "web.my_tickets":
@@ -41,7 +41,7 @@ def queue_page(filters: ListFilter, endpoint: str, *, after=None, before=None, s
     cursor = {key: value for key, value in (("after", after), ("before", before)) if value}
     headers = {"HX-Push-Url": url_for(endpoint, **url_args, **cursor)} if wants_fragment() else None
     return render(
-        "web/dashboard.html", "results", headers=headers, status=status,
+        "web/dashboard.html", "results", headers=headers, status=status, oob=oob,
         filters=filters, page=page, endpoint=endpoint, url_args=url_args, cursor=cursor,
         mine=endpoint == "web.my_tickets", categories=queue_categories, users=assignable_users,
         view=next(name for name, view in VIEWS.items() if view == endpoint), bulk=bulk,
