@@ -99,6 +99,8 @@ def run(args) -> dict:
 
 
 def report(result: dict) -> None:
+    if not result["tickets"]:
+        sys.exit("no OPEN tickets left to move: load the database again (--load N)")
     before, samples, after = result["rss"]
     tenth = samples[len(samples) // 10:] or samples
     print(f"{result['mode']}: {result['updated']:,} of {result['tickets']:,} tickets moved to IN_PROGRESS "

@@ -194,3 +194,19 @@ def test_my_tickets_fetches_the_people_to_assign_to_when_the_bar_shows(client, a
     assert "Bob Builder" not in bar
     options = client.get("/tickets/bulk/assignees", headers=PARTIAL).get_data(as_text=True)
     assert f'<option value="{bob.id}" >Bob Builder</option>' in options and "<html" not in options
+
+
+def test_a_jobs_page_escapes_the_names_it_shows(client, agent, make):
+    """Display names and route names are anyone's text: the changes described and the refusals listed."""
+    from ..security.xss import injections, payloads
+
+    payload = next(p for p in payloads() if "onerror" in p)
+    hostile = make.user("hostile", display_name=payload[:120])
+    route = make.cti(payload[:80], payload[:80], payload[:80])
+    ticket = make.ticket(actor=agent)
+    changes = bulk.clean_changes({"assignee_id": hostile.id, "category_id": route[0].id, "type_id": route[1].id,
+                                  "item_id": route[2].id})
+    job, _ = bulk_jobs.change_now(agent, changes, [bulk.Target(ticket.display_id), bulk.Target(payload[:60])])
+    html = client.get(f"/bulk/{job.id}").get_data(as_text=True).split("<main")[1].split("</main>")[0]
+    assert "Assignee: " in html and "Route: " in html and "No ticket" in html
+    assert injections(html) == []

@@ -49,10 +49,8 @@ def _bulk_change():
         return jsonify(outcome_json(bulk_jobs.change_now(api_user(), changes, targets)[1]))
     with _named("filter."):
         job = bulk_jobs.start_job(api_user(), changes, targets=targets, filter_args=filter_args, source="api")
-    response = jsonify(job_json(job))
-    response.status_code = 202
-    response.headers["Location"] = response.get_json()["url"]
-    return response
+    answer = job_json(job)
+    return jsonify(answer), 202, {"Location": answer["url"]}
 
 
 @bp.get("/bulk/<job>")
