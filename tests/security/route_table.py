@@ -85,6 +85,7 @@ ROUTES = [
     # the agent UI
     R("web.dashboard", "GET", "/", staff(200)),
     R("web.my_tickets", "GET", "/my-tickets", staff(200)),
+    R("web.search_tickets", "GET", "/search?q=disk", staff(303)),
     R("web.new_ticket", "GET", "/tickets/new", staff(200)),
     R("web.create_ticket", "POST", "/tickets/new", staff(303), form=NEW_TICKET),
     R("web.cti_types", "GET", "/cti/types?category_id={category}", staff(200)),

@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of the API, kept true by tests that validate real responses against it."""
 from functools import cache
 
+from ..services.listing import SORT_KEYS
+from ..services.search import Q_MAX
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
 from .parsing import LIMIT_DEFAULT, LIMIT_MAX
 
@@ -89,9 +91,21 @@ REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string"}, "description":
 PATHS = {
     "/api/tickets": {
         "get": _operation(
-            "listTickets", "Tickets", "List tickets, SEV 1 first, then oldest first",
+            "listTickets", "Tickets", "List or search tickets, SEV 1 first, then oldest first",
             _ok("TicketPage", "A page of tickets."), errors=("422",),
             params=[
+                _query("q", {"type": "string", "maxLength": Q_MAX},
+                       "Full-text search of title, overview and comments: words (stemmed: `restarting` finds "
+                       "`restart`), \"quoted phrases\", `-word` to leave tickets out, `or` between "
+                       "alternatives. Hostnames, error codes, IPs and paths are found as typed (`web01`, "
+                       "`ERR_CONN_RESET`, `10.0.3.7`, `/var/log`). Each item then has a `snippet`, and the "
+                       "list is sorted by relevance unless `sort` says otherwise. 422 names `q` when there "
+                       "is nothing to search for (only punctuation, or only words as common as `the`), "
+                       "or it is too long."),
+                _query("sort", {"type": "string", "enum": list(SORT_KEYS)},
+                       "`queue` (SEV 1 first, then oldest; the default), `newest`, `updated` (recently "
+                       "changed first) or `relevance` (best match first; the default with `q`, and only "
+                       "with it). Each sort has its own cursors."),
                 _query("status", {"type": "array", "items": {"type": "string"}},
                        "OPEN, IN_PROGRESS, RESOLVED, CLOSED, `active` (OPEN and IN_PROGRESS) or `all` (the "
                        "default); repeat or comma-separate for several."),
@@ -108,7 +122,8 @@ PATHS = {
                 *PAGING,
             ],
             description="Paged by a keyset cursor: tickets created while you page never make another "
-                        "ticket skip or repeat. Follow `next` until it is null.",
+                        "ticket skip or repeat (in relevance order on SQLite, new tickets can shift the "
+                        "ranks of others). Follow `next` until it is null.",
         ),
         "post": _operation(
             "createTicket", "Tickets", "Open a ticket",

@@ -93,6 +93,12 @@ SCHEMAS = {
             "type": "boolean",
             "description": "POST /api/tickets only: true when an open ticket with the same dedupKey took the report.",
         },
+        "snippet": {
+            "type": "string",
+            "description": "GET /api/tickets with `q` only: where the overview or the comments match, as HTML: "
+                           "the text escaped, each match in <mark>…</mark> (no other tags), fragments joined "
+                           "by … (only the title matched: the overview's first words, unmarked).",
+        },
     }, required=[
         "id", "displayId", "url", "apiUrl", "title", "overview", "severity", "severityLabel", "status",
         "categoryId", "typeId", "itemId", "category", "type", "item", "assigneeId", "assignee", "creator",
