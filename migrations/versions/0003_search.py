@@ -43,7 +43,9 @@ POSTGRES_FUNCTIONS = [
         AS $$ SELECT translate(body, '{JOINERS}', {CONTROLS}) $$""",
     f"""CREATE FUNCTION ticket_search_shown(body text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
         AS $$ SELECT translate(body, {CONTROLS}, '{JOINERS}') $$""",
-    f"""CREATE FUNCTION ticket_search_comments(ticket integer) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE
+    # VOLATILE, so each call reads the comments committed by then: a trigger that waited for the
+    # ticket's row behind another comment's must see that comment (a STABLE one would not).
+    f"""CREATE FUNCTION ticket_search_comments(ticket integer) RETURNS text LANGUAGE sql VOLATILE PARALLEL SAFE
         AS $$ SELECT left(string_agg(body, E'\\n' ORDER BY created_at, id), {COMMENT_CHARS_MAX}) FROM (
                   SELECT body, created_at, id FROM comment WHERE ticket_id = ticket AND deleted_at IS NULL
                   ORDER BY created_at, id LIMIT {COMMENTS_MAX}) AS visible $$""",

@@ -121,9 +121,17 @@ def test_odd_searches_never_fail(client, agent, make, q):
     assert client.get(f"/search?q={quote(q)}").status_code == 303
 
 
-def test_the_sort_menu_offers_best_match_only_for_a_search(client, agent, make):
-    plain = client.get("/").get_data(as_text=True)
-    assert '<option value="relevance"' not in plain and '<option value="queue" selected>' in plain
-    searched = client.get("/?q=disk").get_data(as_text=True)
-    assert '<option value="relevance" selected>Best match</option>' in searched
-    assert '<option value="newest" selected>' in client.get("/?q=disk&sort=newest").get_data(as_text=True)
+def test_the_sort_menu_offers_best_match_only_for_a_search_and_follows_the_live_search(client, agent, make):
+    def options(html):
+        menu = re.search(r'<select id="filter-sort" name="sort">(.*?)</select>', html, re.S)[1]
+        return re.findall(r'<option value="(\w*)" (selected)?>([^<]+)</option>', menu)
+
+    assert options(client.get("/").get_data(as_text=True)) == [
+        ("", "selected", "Most severe, oldest"), ("newest", "", "Newest first"), ("updated", "", "Recently updated")]
+    assert options(client.get("/?q=disk").get_data(as_text=True)) == [
+        ("", "selected", "Best match"), ("queue", "", "Most severe, oldest"), ("newest", "", "Newest first"),
+        ("updated", "", "Recently updated")]
+    assert ("newest", "selected", "Newest first") in options(client.get("/?q=disk&sort=newest").get_data(as_text=True))
+    live = client.get("/?q=disk&sort=", headers=PARTIAL).get_data(as_text=True)
+    assert '<div class="filter" id="sort-filter" hx-swap-oob="outerMorph">' in live
+    assert options(live)[0] == ("", "selected", "Best match")
