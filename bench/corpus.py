@@ -148,7 +148,7 @@ FACT_TEMPLATES = [
     "Alert {code} for {host} at {ip}, see {path} - trace {request}",
     "{code} again on {host} ({ip}) after the {hour}:00 run; log: {path}; request {request}",
 ]
-COMMON_WORD = "restart"  # in a quarter or so of the tickets (overviews and comments say restart, restarted)
+COMMON_WORD = "restart"  # in about half the tickets (overviews and comments say restart, restarted)
 
 
 def facts(rng: random.Random, count: int = FACTS) -> list[str]:

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from webapp.extensions import db
+from webapp.models import Ticket
 from webapp.services import comments, listing, search
 from webapp.services.listing import ListFilter, list_page
 from webapp.services.tickets import assign, change_status, edit_overview, edit_title
@@ -217,3 +218,45 @@ def test_as_args_round_trips_the_search_and_the_sort():
     assert ListFilter.from_web_args({"sort": "relevance"}).as_args() == {}
     assert ListFilter.from_web_args({"sort": "sideways"}).as_args() == {}
     assert ListFilter.from_web_args({"q": "a", "sort": "queue"}).as_args() == {"q": "a", "sort": "queue"}
+
+
+SQL_PAYLOADS = ["'; DROP TABLE ticket; --", "\\' OR 1=1 --", "%s %(q)s {q} $1 :q", "' UNION SELECT password_hash FROM \"user\" --",
+                "web01'); DELETE FROM comment; --", "ｗｅｂ０１＇ ＯＲ ＇１＇＝＇１", "x\u2019 OR \u2018a\u2019=\u2018a", "é' || chr(39) || '"]
+
+
+def test_a_query_reaches_sql_only_as_words_and_the_parsers_own_marks():
+    """The query text is written into the statement (services.search.query_param): whatever was
+    typed, only letters, digits, non-ASCII characters, spaces and the quotes, dashes, parentheses
+    and operators that Search itself writes get there."""
+    from tests.security.xss import payloads
+
+    for typed in SQL_PAYLOADS + payloads():
+        parsed = search.parse(typed)
+        for text in ((parsed.websearch, parsed.fts5) if not parsed.error else ()):
+            words = re.sub(r'"[^"\x00-\x1f]*"', "", text)  # the phrases Search quoted
+            assert re.fullmatch(r"[\s()\-]*((or|OR|AND|NOT)[\s()\-]*)*", words), (typed, text)
+            inside = "".join(re.findall(r'"([^"]*)"', text))
+            assert not re.search(r"[\x00-\x1f!-/:-@\[-`{-~]", inside), (typed, text)
+
+
+@pytest.mark.parametrize("q", SQL_PAYLOADS)
+def test_sql_in_a_search_is_searched_for_and_nothing_else(corpus, q):
+    _, ids = corpus
+    page = list_page(ListFilter(statuses=(), q=q), None)
+    assert page.items == [] or {row.display_id for row in page.items} <= set(ids.values())
+    assert len(found("web01")) == 1 and db.session.scalar(db.select(db.func.count()).select_from(Ticket)) == 7
+
+
+def test_best_match_first_ranks_the_newest_matches(make, monkeypatch):
+    """Relevance ranks the RANKED most recently filed matches (after the other filters); the other
+    sorts list every match."""
+    monkeypatch.setattr(search, "RANKED", 3)
+    listing.page_statement.cache_clear()
+    try:
+        old = [make.ticket(title="Grebe grebe", overview="grebe") for _ in range(2)]  # the best matches, but oldest
+        new = [make.ticket(title="Other", overview=f"a grebe {n}") for n in range(3)]
+        assert set(found("grebe")) == {t.display_id for t in new}
+        assert set(found("grebe", sort="newest")) == {t.display_id for t in old + new}
+        assert found("grebe", sort="newest")[-2:] == [old[1].display_id, old[0].display_id]
+    finally:
+        listing.page_statement.cache_clear()

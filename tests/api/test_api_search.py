@@ -1,6 +1,7 @@
 """GET /api/tickets?q=…&sort=…: the dashboard's search and sorts, with snippets, cursors and 422s by name
 (each response is checked against the OpenAPI document by the `api` client)."""
 import re
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -94,3 +95,15 @@ def test_a_relevance_cursor_is_refused_by_the_queue_order(api, make, keys):
     cursor = re.search(r"cursor=([^&]+)", next_url)[1]
     response = api.get(f"/api/tickets?cursor={cursor}")
     assert response.status_code == 422 and list(response.get_json()["error"]["fields"]) == ["cursor"]
+
+
+def test_the_search_examples_in_the_n8n_doc_answer(api, found):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "n8n.md").read_text()
+    examples = re.findall(r"`(http://127\.0\.0\.1:5000/api/tickets\?q=[^`]+)`", doc)
+    examples += ["/api/tickets?" + urlencode({"q": q}) for q in re.findall(r"`q=([^`]+)`", doc)]
+    assert len(examples) >= 4
+    for url in examples:
+        response = api.get(url.removeprefix("http://127.0.0.1:5000"))
+        assert response.status_code == 200 and all("snippet" in item for item in response.get_json()["items"]), url
+    assert listed(api.get("/api/tickets?" + urlencode({"q": 'web01 -"false alarm"', "status": "active"}))) == [
+        found[0].display_id, found[1].display_id]

@@ -23,7 +23,7 @@ def test_every_page_has_the_search_box_in_its_header(client, agent, make, path):
     html = client.get(path.format(ticket=ticket.display_id)).get_data(as_text=True)
     header = re.search(r'<header class="topbar">.*?</header>', html, re.S)[0]
     assert '<form id="site-search"' in header and 'action="/search"' in header
-    assert 'aria-keyshortcuts="/"' in search_box(header)
+    assert 'id="search-q"' in search_box(header) and '<kbd class="site-search-key"' in header
     assert '<script src="/static/js/search.js" defer></script>' in html
 
 

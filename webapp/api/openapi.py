@@ -2,7 +2,7 @@
 from functools import cache
 
 from ..services.listing import SORT_KEYS
-from ..services.search import Q_MAX
+from ..services.search import Q_MAX, RANKED
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
 from .parsing import LIMIT_DEFAULT, LIMIT_MAX
 
@@ -104,8 +104,8 @@ PATHS = {
                        "or it is too long."),
                 _query("sort", {"type": "string", "enum": list(SORT_KEYS)},
                        "`queue` (SEV 1 first, then oldest; the default), `newest`, `updated` (recently "
-                       "changed first) or `relevance` (best match first; the default with `q`, and only "
-                       "with it). Each sort has its own cursors."),
+                       f"changed first) or `relevance` (best match first among the {RANKED:,} most recently "
+                       "filed matches; the default with `q`, and only with it). Each sort has its own cursors."),
                 _query("status", {"type": "array", "items": {"type": "string"}},
                        "OPEN, IN_PROGRESS, RESOLVED, CLOSED, `active` (OPEN and IN_PROGRESS) or `all` (the "
                        "default); repeat or comma-separate for several."),

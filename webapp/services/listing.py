@@ -447,9 +447,9 @@ def _search_page(shape: tuple, columns: str, direction: str) -> Select:
     """A search's page: the matches are sorted and cut to a page on the ticket table alone, and only
     that page's rows are joined to their names and given their snippets."""
     order, dialect = shape[-2:]
-    matches, relevance = search.matching(_where(db.select(Ticket.id), shape), dialect, order == RELEVANCE)
-    keys = [relevance if name == "relevance" else getattr(Ticket, name) for name in SORT_KEYS[order]]
-    if relevance is None:
+    matches, ranked = search.matching(_where(db.select(Ticket.id), shape), dialect, order == RELEVANCE)
+    keys = list(ranked) if ranked else [getattr(Ticket, name) for name in SORT_KEYS[order]]
+    if ranked is None:
         # Matches first (through the search index), then sorted: walking a sort's index until a page
         # of rows matches reads every row for a rare word, and rare words are what people search
         # for; the planner cannot tell a rare word from a middling one.
@@ -457,7 +457,7 @@ def _search_page(shape: tuple, columns: str, direction: str) -> Select:
     page = _keyset(matches, keys, direction, _bound(order, keys), order in DESCENDING)
     page = page.limit(row_limit("limit")).subquery("page")
     query = _listed(columns).join(page, page.c.id == Ticket.id).add_columns(search.snippet(dialect))
-    if relevance is not None:
+    if ranked is not None:
         query = query.add_columns(page.c.relevance)
     if columns == "queue" and order == UPDATED:
         query = query.add_columns(Ticket.updated_at)

@@ -16,6 +16,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from markupsafe import Markup, escape
 
+from ..db.sql import row_limit
 from ..extensions import db
 from ..models import Ticket
 from .base import storable
@@ -30,6 +31,9 @@ START, STOP, CUT = "\ue000", "\ue001", "\ue002"
 SNIPPET_WORDS = 24  # about; a short text is shown whole
 HEADLINE = f"MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}, StartSel={START}, StopSel={STOP}"
 WEIGHTS = (10.0, 4.0, 2.0)  # SQLite bm25 per column (title, overview, comments), like PostgreSQL's A, B, C
+# Best match first ranks the newest this many matches (after the other filters): ranking every one of
+# half a million tickets that hold a common word would read each of them, for pages nobody reaches.
+RANKED = 10_000
 
 # PostgreSQL's English stop words: a query of nothing else matches nearly everything.
 STOP_WORDS = frozenset("""
@@ -146,22 +150,26 @@ def query_param():
     return sa.bindparam("q", type_=sa.String, literal_execute=True)
 
 
-def matching(query: sa.Select, dialect: str, with_relevance: bool) -> tuple[sa.Select, sa.ColumnElement | None]:
+def matching(query: sa.Select, dialect: str, with_relevance: bool) -> tuple[sa.Select, tuple | None]:
     """`query` (of ticket ids) narrowed to the tickets that match the bound `q`; and, when the list is
-    sorted by it, their relevance (higher is better), also added to the query's columns."""
+    sorted by relevance, the RANKED newest matches instead, with their (relevance, id) columns (a
+    higher relevance is a better match)."""
     if dialect == "postgresql":
         query = query.where(VECTOR.op("@@")(_tsquery()))
-        if not with_relevance:
-            return query, None
         # As double precision: a real's text is rounded, and a cursor must hold the exact rank.
-        relevance = sa.cast(sa.func.ts_rank(VECTOR, _tsquery(), 1), sa.Double()).label("relevance")
-        return query.add_columns(relevance), relevance
-    match = _fts_match()
+        rank = sa.cast(sa.func.ts_rank(VECTOR, _tsquery(), 1), sa.Double())
+    elif with_relevance:
+        hits = sa.select(FTS.c.rowid.label("ticket_id"), (-sa.func.bm25(sa.literal_column("ticket_search"), *WEIGHTS))
+                         .label("rank")).where(_fts_match()).subquery("hits")
+        query, rank = query.join(hits, hits.c.ticket_id == Ticket.id), hits.c.rank
+    else:
+        query = query.where(Ticket.id.in_(sa.select(FTS.c.rowid).where(_fts_match())))
     if not with_relevance:
-        return query.where(Ticket.id.in_(sa.select(FTS.c.rowid).where(match))), None
-    rank = -sa.func.bm25(sa.literal_column("ticket_search"), *WEIGHTS)
-    hits = sa.select(FTS.c.rowid.label("ticket_id"), rank.label("relevance")).where(match).subquery("hits")
-    return query.join(hits, hits.c.ticket_id == Ticket.id).add_columns(hits.c.relevance), hits.c.relevance
+        return query, None
+    # Ranked in the same pass that picks the newest matches, so no other row is read for its rank.
+    candidates = query.add_columns(rank.label("relevance")).order_by(Ticket.id.desc()).limit(row_limit(RANKED))
+    candidates = candidates.subquery("candidates")
+    return sa.select(candidates.c.id, candidates.c.relevance), (candidates.c.relevance, candidates.c.id)
 
 
 def snippet(dialect: str) -> sa.ColumnElement:
