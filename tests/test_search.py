@@ -260,3 +260,15 @@ def test_best_match_first_ranks_the_newest_matches(make, monkeypatch):
         assert found("grebe", sort="newest")[-2:] == [old[1].display_id, old[0].display_id]
     finally:
         listing.page_statement.cache_clear()
+
+
+def test_every_search_of_one_shape_reuses_one_statement(make):
+    """The words are bound at execution (written in as a literal then): one statement per filter
+    shape, however many different searches run through it."""
+    agent = make.user()
+    shapes = {ListFilter(q=q, assignee="me").shape(agent)[0] for q in ("web01", '"disk full" -printer', "a or b")}
+    assert len(shapes) == 1
+    [shape] = shapes
+    assert listing.page_statement(shape, "queue", "first") is listing.page_statement(shape, "queue", "first")
+    others = {ListFilter(q="web01", sort=sort).shape(agent)[0] for sort in ("queue", "newest", "updated", None)}
+    assert len(others) == 4 and shape not in others

@@ -76,3 +76,16 @@ def test_slash_types_a_slash_in_a_text_field(page, live_server):
     page.keyboard.type("see /var/log")
     expect(box).to_have_value("see /var/log")
     expect(page.locator("#search-q")).not_to_be_focused()
+
+
+def test_a_search_too_long_to_run_fits_a_phone_and_says_why(browser, live_server):
+    w = world(live_server)
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    phone = context.new_page()
+    try:
+        login(phone, live_server, w["agent"])
+        phone.goto(live_server("/?q=" + "x" * 600))
+        expect(phone.locator("#q-error")).to_have_text("Keep searches under 500 characters (600 now).")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

@@ -419,7 +419,7 @@ def list_page(filters: ListFilter, viewer: User | None, *, after=None, before=No
     if direction == "before" and not rows:
         return list_page(filters, viewer, limit=limit, columns=columns)
     page = _page(rows, key_names, limit, direction, list_name)
-    make = COLUMNS[columns][2 if filters.q else 1]
+    make = COLUMNS[columns][2 if filters.q and not filters.search_error else 1]
     return replace(page, items=[make(row) for row in page.items]) if make else page
 
 
