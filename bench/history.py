@@ -87,8 +87,8 @@ class HistoryGenerator:
         documents by kind: without comments, with 1 to 20, and worked (WORKED_COMMENTS)."""
         rng, docs, kinds = self.rng, [], []
         for item, titles in enumerate(self.titles):
-            lengths = {"plain": [0] * plain, "commented": [rng.randint(1, WORKED_COMMENTS) for _ in range(plain // 8 + 1)],
-                       "worked": [WORKED_COMMENTS]}
+            commented = [rng.randint(1, WORKED_COMMENTS) for _ in range(plain // 8 + 1)]
+            lengths = {"plain": [0] * plain, "commented": commented, "worked": [WORKED_COMMENTS]}
             kinds.append({})
             for kind, sizes in lengths.items():
                 kinds[-1][kind] = list(range(len(docs), len(docs) + len(sizes)))

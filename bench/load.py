@@ -179,8 +179,7 @@ def search_index_from_parts(conn: psycopg.Connection, generator: HistoryGenerato
     if not conn.execute("SELECT 1 FROM pg_trigger WHERE tgname = 'ticket_search'").fetchone():
         yield False
         return
-    for table, trigger in SEARCH_TRIGGERS:
-        conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER {}").format(sql.Identifier(table), sql.Identifier(trigger)))
+    _search_triggers(conn, "DISABLE")
     texts, docs = generator.search_parts()
     conn.execute("CREATE TEMP TABLE search_text (id integer PRIMARY KEY, body text, weight \"char\") ON COMMIT DROP")
     conn.execute("CREATE TEMP TABLE search_doc (id integer PRIMARY KEY, title integer, overview integer, "
@@ -199,8 +198,13 @@ def search_index_from_parts(conn: psycopg.Connection, generator: HistoryGenerato
         LEFT JOIN part thread ON thread.id = d.thread ORDER BY d.id""")]
     _register_binary_tsvector(conn)
     yield True
+    _search_triggers(conn, "ENABLE")
+
+
+def _search_triggers(conn: psycopg.Connection, verb: str) -> None:
     for table, trigger in SEARCH_TRIGGERS:
-        conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER {}").format(sql.Identifier(table), sql.Identifier(trigger)))
+        conn.execute(sql.SQL(f"ALTER TABLE {{}} {verb} TRIGGER {{}}").format(sql.Identifier(table),
+                                                                            sql.Identifier(trigger)))
 
 
 def _register_binary_tsvector(conn: psycopg.Connection) -> None:

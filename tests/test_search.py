@@ -220,8 +220,10 @@ def test_as_args_round_trips_the_search_and_the_sort():
     assert ListFilter.from_web_args({"q": "a", "sort": "queue"}).as_args() == {"q": "a", "sort": "queue"}
 
 
-SQL_PAYLOADS = ["'; DROP TABLE ticket; --", "\\' OR 1=1 --", "%s %(q)s {q} $1 :q", "' UNION SELECT password_hash FROM \"user\" --",
-                "web01'); DELETE FROM comment; --", "ｗｅｂ０１＇ ＯＲ ＇１＇＝＇１", "x\u2019 OR \u2018a\u2019=\u2018a", "é' || chr(39) || '"]
+SQL_PAYLOADS = [
+    "'; DROP TABLE ticket; --", "\\' OR 1=1 --", "%s %(q)s {q} $1 :q", "' UNION SELECT password_hash FROM \"user\" --",
+    "web01'); DELETE FROM comment; --", "ｗｅｂ０１＇ ＯＲ ＇１＇＝＇１", "x\u2019 OR \u2018a\u2019=\u2018a", "é' || chr(39) || '",
+]
 
 
 def test_a_query_reaches_sql_only_as_words_and_the_parsers_own_marks():

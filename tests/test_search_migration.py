@@ -24,7 +24,8 @@ def _old_rows(conn) -> None:
     conn.execute(sa.text(f"INSERT INTO category (id, name, active, created_at) VALUES (1, 'Infra', true, '{NOW}')"))
     conn.execute(sa.text(f"INSERT INTO cti_type (id, category_id, name, active, created_at) "
                          f"VALUES (1, 1, 'Servers', true, '{NOW}')"))
-    conn.execute(sa.text(f"INSERT INTO item (id, type_id, name, active, created_at) VALUES (1, 1, 'web', true, '{NOW}')"))
+    conn.execute(sa.text(f"INSERT INTO item (id, type_id, name, active, created_at) "
+                         f"VALUES (1, 1, 'web', true, '{NOW}')"))
     for ident, title, overview in ((1, "Disk full on web01", "Logs in /var/log/nginx"), (2, "Printer", "Jammed")):
         conn.execute(sa.text(
             "INSERT INTO ticket (id, display_id, title, overview, severity, status, category_id, type_id, item_id, "

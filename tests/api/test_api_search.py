@@ -83,7 +83,8 @@ def test_a_search_that_cannot_run_is_refused_by_name(api, found, query, field):
     assert list(response.get_json()["error"]["fields"]) == [field]
 
 
-@pytest.mark.parametrize("q", ['"web01', 'web01"', '""web01', "web01 or", "or web01", "web01 -", "web01 --x", "web01 -ü"])
+@pytest.mark.parametrize("q", ['"web01', 'web01"', '""web01', "web01 or", "or web01", "web01 -", "web01 --x",
+                               "web01 -ü"])
 def test_odd_but_searchable_queries_answer_200(api, found, q):
     assert found[0].display_id in listed(api.get("/api/tickets?" + urlencode({"q": q})))
 

@@ -114,7 +114,8 @@ def test_a_search_that_cannot_run_keeps_the_text_and_says_why(client, agent, mak
     assert f'value="{q[:40]}' in box.replace("&#34;", '"').replace("&quot;", '"') or "\x00" in q
 
 
-@pytest.mark.parametrize("q", ['"unclosed phrase', "-", "or", "a -", "web01 ) (", "%00", "\\", "'; DROP TABLE ticket;--"])
+@pytest.mark.parametrize("q", ['"unclosed phrase', "-", "or", "a -", "web01 ) (", "%00", "\\",
+                               "'; DROP TABLE ticket;--"])
 def test_odd_searches_never_fail(client, agent, make, q):
     make.ticket(title="web01 unclosed phrase")
     assert client.get(f"/?q={quote(q)}").status_code in (200, 422)

@@ -144,9 +144,9 @@ def highlight(raw: str | None) -> Markup:
 
 
 def query_param():
-    """The query text, written into the statement: each search is planned for its own words
-    (a word in half the tickets wants another plan than a word in ten). Safe as a literal: it
-    holds only letters, digits, spaces and the quotes and dashes `Search` writes around them."""
+    """The query text, written into the statement, so each search is planned for its own words. Safe
+    as a literal: it holds the words typed, which no ASCII punctuation or control character is in,
+    and the quotes, dashes, parentheses and operators `Search` writes around them."""
     return sa.bindparam("q", type_=sa.String, literal_execute=True)
 
 
