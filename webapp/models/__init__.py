@@ -5,9 +5,10 @@ from .ticket import (
     ACTIVE_STATUSES, SEVERITY_LABELS, AuditEvent, Comment, Status, Ticket,
 )
 from .user import API_KEY_PREFIX, Face, Role, User, hash_api_key
+from .view import SavedView
 
 __all__ = [
     "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "CacheVersion", "Face", "Category", "Comment", "CtiType",
-    "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SEVERITY_LABELS", "Status", "Ticket",
-    "User", "Webhook", "WebhookDelivery", "hash_api_key",
+    "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SavedView", "SEVERITY_LABELS", "Status",
+    "Ticket", "User", "Webhook", "WebhookDelivery", "hash_api_key",
 ]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property, lru_cache
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, literal, tuple_
+from sqlalchemy import Select, bindparam, func, literal, tuple_
 from sqlalchemy.orm import aliased
 
 from ..db.sql import row_limit
@@ -37,6 +37,7 @@ FILTER_NAMES = {
 }
 TICKETS = "tickets"  # the ticket list's name in its cursors
 CURSOR_MAX = 1024  # longer text is no cursor of ours
+COUNT_CAP = 1000  # a count goes no further: more matches show as "1,000+"
 
 
 def _statuses(values: list[str], name: str) -> tuple[str, ...] | None:
@@ -350,10 +351,16 @@ _KEY_PARAMS = ("key_severity", "key_created_at", "key_id")
 def page_statement(shape: tuple, columns: str, direction: str) -> Select:
     """A page's SELECT for one combination of filters, columns and direction, built once and then only
     bound (its values vary, its shape does not; docs/performance.md)."""
-    status, severity, category, assignee, updated_since, dedup_key = shape
     query = with_names(*COLUMNS[columns][0])
     if columns == "api":
         query = query.outerjoin(_CREATOR, _CREATOR.id == Ticket.creator_id)
+    bound = [bindparam(name, type_=column.type) for name, column in zip(_KEY_PARAMS, QUEUE_ORDER)]
+    return _keyset(filtered(query, shape), QUEUE_ORDER, direction, bound).limit(row_limit("limit"))
+
+
+def filtered(query: Select, shape: tuple) -> Select:
+    """`query` narrowed to the tickets a ListFilter.shape matches (its values are bound at execution)."""
+    status, severity, category, assignee, updated_since, dedup_key = shape
     if status == ACTIVE:
         query = query.where(ACTIVE_SQL)  # literal, so the partial indexes apply
     elif status == "one":
@@ -374,8 +381,34 @@ def page_statement(shape: tuple, columns: str, direction: str) -> Select:
         query = query.where(Ticket.updated_at >= bindparam("updated_since", type_=Ticket.updated_at.type))
     if dedup_key:
         query = query.where(Ticket.dedup_key == bindparam("dedup_key"))
-    bound = [bindparam(name, type_=column.type) for name, column in zip(_KEY_PARAMS, QUEUE_ORDER)]
-    return _keyset(query, QUEUE_ORDER, direction, bound).limit(row_limit("limit"))
+    return query
+
+
+def count_capped(filters: ListFilter, viewer: User | None) -> int:
+    """How many tickets the filters match, up to COUNT_CAP + 1 (more than COUNT_CAP means "COUNT_CAP+").
+    Capped, so a count costs the same whatever the table holds, read along the page's own indexes."""
+    shape, params = filters.shape(viewer)
+    return db.session.connection().execute(count_statement(shape), params).scalar_one()
+
+
+@lru_cache(maxsize=512)
+def count_statement(shape: tuple) -> Select:
+    """SELECT count(*) FROM (the first COUNT_CAP + 1 matching ids, in an index's order): the list's own
+    WHERE clauses (`filtered`), so a count and its list never disagree, read along an index so the
+    count stops at the cap however the matching rows lie in the table."""
+    matching = filtered(db.select(Ticket.id), shape).order_by(*_count_order(shape)).limit(row_limit(COUNT_CAP + 1))
+    return db.select(func.count()).select_from(matching.subquery("matching"))
+
+
+def _count_order(shape: tuple) -> tuple:
+    """The queue's order (its indexes serve every filter), led by the column of a filter that order
+    alone would only sift through: a change time (ix_ticket_updated), or no assignee (the assignee
+    indexes: IS NULL is no equality, so the planner would not read them in queue order)."""
+    if shape[4]:  # updated_since
+        return (Ticket.updated_at, Ticket.id)
+    if shape[3] == UNASSIGNED:
+        return (Ticket.assignee_id, *QUEUE_ORDER)
+    return QUEUE_ORDER
 
 
 def keyset_page(query: Select, order, after: tuple | None = None, limit: int = PAGE_SIZE, *,

@@ -33,7 +33,7 @@ def _queue_page(filters: ListFilter, endpoint: str):
     cursor = {key: request.args[key] for key in ("after", "before") if request.args.get(key)}
     headers = {"HX-Push-Url": url_for(endpoint, **url_args, **cursor)} if wants_fragment() else None
     return render(
-        "web/dashboard.html", "results", headers=headers,
-        filters=filters, page=page, endpoint=endpoint, url_args=url_args,
+        "web/dashboard.html", "results", headers=headers, oob=() if cursor else ("views_refresh",),
+        filters=filters, page=page, endpoint=endpoint, url_args=url_args, views_args=filters.as_args(),
         mine=endpoint == "web.my_tickets", categories=queue_categories, users=assignable_users,
     )
