@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from webapp.extensions import db
 
+from ..factories import PASSWORD
+
 ANONYMOUS, AGENT, ADMIN, SERVICE, WRONG_KEY, DEACTIVATED = CALLERS = (
     "anonymous", "agent", "admin", "service-key", "wrong-key", "deactivated")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -78,6 +80,11 @@ ROUTES = [
     R("auth.login", "GET", "/login", public(200, signed_in=HOME)),
     R("auth.login", "POST", "/login", public(422, signed_in=HOME), form={"username": "agent", "password": "wrong"}),
     R("auth.logout", "POST", "/logout", staff(303)),
+    # a person's own account
+    R("auth.profile", "GET", "/profile", staff(200)),
+    R("auth.change_password", "POST", "/profile/password", staff(303),
+      form={"current_password": PASSWORD, "password": "a new password 123"}),
+    R("auth.sign_out_everywhere", "POST", "/profile/sign-out-everywhere", staff(303)),
     R("ops.healthz", "GET", "/healthz", public(200)),
     R("ops.readyz", "GET", "/readyz", public(200)),
     R("ops.metrics", "GET", "/metrics", public(200)),  # guarded by address or token, not by sign-in
@@ -200,8 +207,6 @@ class World:
         """Sign a fresh `client` in as `caller` (or not); return the headers its requests carry."""
         from webapp.models import User
         from webapp.services.users import set_active
-
-        from ..factories import PASSWORD
 
         name = {AGENT: "agent", ADMIN: "admin", DEACTIVATED: "gone"}.get(caller)
         if name:

@@ -17,7 +17,8 @@ FIELD_LABELS = {
 VERBS = {
     "user_create": "created", "user_update": "edited", "user_deactivate": "deactivated",
     "user_reactivate": "reactivated", "user_password_reset": "reset the password of",
-    "api_key_rotate": "regenerated the API key of", "cti_add": "added", "cti_rename": "renamed",
+    "user_password_change": "changed the password of", "user_sign_out": "signed out one browser of",
+    "user_sign_out_everywhere": "signed out every browser of", "api_key_rotate": "regenerated the API key of", "cti_add": "added", "cti_rename": "renamed",
     "cti_deactivate": "deactivated", "cti_reactivate": "reactivated", "cti_delete": "deleted",
     "view_create": "saved", "view_update": "changed", "view_delete": "deleted",
 }

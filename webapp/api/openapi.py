@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the API, kept true by tests that validate real responses against it."""
 from functools import cache
 
+from . import openapi_webhooks
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
 from .parsing import LIMIT_DEFAULT, LIMIT_MAX
 
@@ -13,7 +14,8 @@ ERRORS = {
     "413": "The body is larger than the server accepts.",
     "415": "The body is not sent as application/json.",
     "422": "Invalid input; `fields` names each bad field.",
-    "429": "Too many requests for this key; retry after `Retry-After` seconds.",
+    "429": ("Too many requests for this key, or too many unknown keys from this address; "
+            "retry after `Retry-After` seconds."),
     "503": "The database is unreachable (e.g. restarting); retry after `Retry-After` seconds.",
 }
 RATE_HEADERS = {
@@ -230,8 +232,9 @@ def openapi_document() -> dict:
         "security": [{"ApiKey": []}],
         "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users", "Saved views")],
         "paths": PATHS,
+        "webhooks": openapi_webhooks.WEBHOOKS,
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_webhooks.SCHEMAS},
         },
     }

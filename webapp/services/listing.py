@@ -17,10 +17,11 @@ from ..db.sql import row_limit
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Category, CtiType, Face, Item, Ticket, User
 from ..models.ticket import ACTIVE_SQL, cti_path
-from .base import parse_id, storable
+from .base import parse_id
 from .errors import FieldErrors, ValidationError
 from .recent import recent
 from .tickets import clean_severity, clean_status
+from .text import checked_text
 
 # SEV 1 first, then oldest first; the id breaks ties so every ticket has one place in the order.
 QUEUE_ORDER = (Ticket.severity, Ticket.created_at, Ticket.id)
@@ -85,9 +86,7 @@ def _updated_since(values: list[str], name: str) -> datetime:
 
 
 def _dedup_key(values: list[str], name: str) -> str | None:
-    if not storable(values[0]):
-        raise ValidationError({name: "Text must not contain NUL characters."})
-    return values[0]
+    return checked_text(name, values[0])
 
 
 _PARSERS = {"statuses": _statuses, "severities": _severities, "category": _category, "assignee": _assignee,

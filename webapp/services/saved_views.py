@@ -16,9 +16,10 @@ from ..db.utc import utcnow
 from ..extensions import db
 from ..models import SavedView, User
 from . import audit
-from .base import commit, get_or_404, storable
+from .base import commit, get_or_404
 from .errors import FieldErrors, Forbidden, ValidationError
 from .listing import FILTER_NAMES, ListFilter, count_capped
+from .text import checked_text
 
 NAME_MAX = 80
 VALUE_MAX = 500  # one stored filter value, e.g. a dedupKey
@@ -74,10 +75,11 @@ def counts(viewer: User, views: list[SavedView]) -> dict[int, int]:
 
 
 def clean_name(value) -> str:
-    name = value.strip() if isinstance(value, str) else ""
+    """The view's name as shown in the sidebar: the text rule, then no other control or bidi characters."""
+    name = checked_text("name", value).strip() if isinstance(value, str) else ""
     if not name or len(value) > NAME_MAX:
         raise ValidationError({"name": f"Give the view a name of 1–{NAME_MAX} characters."})
-    if not storable(name) or any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
         raise ValidationError({"name": "Use letters, digits, spaces and punctuation; no control characters."})
     return name
 

@@ -3,8 +3,8 @@
 "Open queue" (no filters: the dashboard) and "My tickets" (assignee=me, so it shows each viewer
 their own) are owned by nobody; services.saved_views keeps the same two for `flask seed`.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03 15:14:20
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
-down_revision = '0002'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
