@@ -72,7 +72,7 @@ def test_a_search_finds_what_was_written(corpus, q, expected):
     ('""', "Nothing to search for"),
     ("-web01", "Nothing to search for"),
     ("x" * (search.Q_MAX + 1), "under"),
-    ("web01\x00", "NUL"),
+    ("web01\x00", "U+0000"),
 ])
 def test_a_query_that_cannot_run_lists_nothing_and_says_why(corpus, q, problem):
     filters = ListFilter.from_web_args({"q": q})

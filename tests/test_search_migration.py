@@ -1,4 +1,4 @@
-"""Migration 0003 indexes the tickets and comments already there, and Alembic leaves the index alone."""
+"""Migration 0006 indexes the tickets and comments already there, and Alembic leaves the index alone."""
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -42,7 +42,7 @@ def test_upgrading_indexes_what_is_there_and_downgrading_removes_it(database_url
         app = make_app(url)
         try:
             with app.app_context():
-                upgrade(revision="0002")
+                upgrade(revision="0005")
                 with db.engine.begin() as conn:
                     _old_rows(conn)
                 upgrade()
@@ -50,7 +50,7 @@ def test_upgrading_indexes_what_is_there_and_downgrading_removes_it(database_url
                 assert _found("restarting") == ["V000000002"] and _found("ERR_PAPER_OUT") == ["V000000002"]
                 assert _found("secretword") == []  # a deleted comment stays out
                 db.session.remove()
-                downgrade(revision="0002")
+                downgrade(revision="0005")
                 tables = sa.inspect(db.engine).get_table_names()
                 columns = {column["name"] for column in sa.inspect(db.engine).get_columns("ticket")}
                 assert "ticket_search" not in tables and "search_vector" not in columns

@@ -19,6 +19,12 @@ ROUTES = [
     ("GET", "/api/tickets/{ticket}/comments/{comment}", None, 200),
     ("DELETE", "/api/tickets/{ticket}/comments/{comment}", None, 204),
     ("GET", "/api/tickets/{ticket}/audit", None, 200),
+    ("GET", "/api/views", None, 200),
+    ("POST", "/api/views", {"name": "Mine", "filters": {"assignee": "me"}}, 201),
+    ("GET", "/api/views/{view}", None, 200),
+    ("PATCH", "/api/views/{view}", {"name": "Renamed"}, 200),
+    ("DELETE", "/api/views/{view}", None, 204),
+    ("GET", "/api/views/{view}/tickets", None, 200),
 ]
 REFUSED = ["none", "wrong", "deactivated"]
 ALLOWED = ["service", "agent", "admin"]
@@ -32,13 +38,16 @@ def world(make, keys, n8n_cti, n8n_body):
 
 
 def _call(api, keys, world, kind, method, path, body):
-    """Make the request as `kind`; a comment in the path is the caller's own (so it may delete it)."""
+    """Make the request as `kind`; a comment or view in the path is the caller's own (so it may delete it)."""
     from webapp.services.comments import add_comment
+    from webapp.services.saved_views import create_view
 
-    comment = None
+    comment = view = None
     if "{comment}" in path:
         comment = add_comment(keys.user(kind) or keys.service, world["ticket"], f"by {kind}").id
-    path = path.format(comment=comment, ticket=world["ticket"].display_id,
+    if "{view}" in path:
+        view = create_view(keys.user(kind) or keys.service, name=f"by {kind}", filters={}).id
+    path = path.format(comment=comment, view=view, ticket=world["ticket"].display_id,
                        category=world["category"], type=world["type"])
     body = world["body"] if body == "new ticket" else body
     return api.as_key(keys.key(kind)).request(method, path, json=body)
@@ -64,7 +73,8 @@ def test_every_api_route_is_in_the_access_table(app):
     """A new route cannot skip this matrix: each API-key route must be listed above."""
     listed = {(method, path.split("?")[0]) for method, path, _, _ in ROUTES}
     served = {
-        (method, rule.rule.replace("<ref>", "{ticket}").replace("<comment_id>", "{comment}"))
+        (method, rule.rule.replace("<ref>", "{ticket}").replace("<comment_id>", "{comment}")
+         .replace("<view_id>", "{view}"))
         for rule in app.url_map.iter_rules()
         if getattr(app.view_functions[rule.endpoint], "access_policy", None) == API
         for method in rule.methods - {"HEAD", "OPTIONS"}

@@ -98,7 +98,7 @@ def test_no_results_says_so_and_offers_every_status(client, agent, make):
 
 @pytest.mark.parametrize("q,message", [
     ("x" * 10_000, f"Keep searches under {Q_MAX} characters (10,000 now)."),
-    ("disk\x00", "must not contain NUL"),
+    ("disk\x00", "invisible character U+0000"),
     ("the of and", "match nearly every ticket"),
     ('" - ...', "Nothing to search for"),
 ])

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the API, kept true by tests that validate real responses against it."""
 from functools import cache
 
+from . import openapi_webhooks
 from ..services.listing import SORT_KEYS
 from ..services.search import Q_MAX, RANKED
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
@@ -9,13 +10,14 @@ from .parsing import LIMIT_DEFAULT, LIMIT_MAX
 ERRORS = {
     "400": "The body is not valid JSON, or not a JSON object.",
     "401": "Missing, unknown, revoked or deactivated X-Api-Key.",
-    "403": "Your role may not do this.",
-    "404": "No such ticket or comment.",
+    "403": "You may not do this: your role, or a shared view that is not yours, forbids it.",
+    "404": "No such ticket, comment or view (another person's personal view is not found either).",
     "409": "Conflict: the ticket changed since the version you sent, or a concurrent request won.",
     "413": "The body is larger than the server accepts.",
     "415": "The body is not sent as application/json.",
     "422": "Invalid input; `fields` names each bad field.",
-    "429": "Too many requests for this key; retry after `Retry-After` seconds.",
+    "429": ("Too many requests for this key, or too many unknown keys from this address; "
+            "retry after `Retry-After` seconds."),
     "503": "The database is unreachable (e.g. restarting); retry after `Retry-After` seconds.",
 }
 RATE_HEADERS = {
@@ -29,6 +31,7 @@ TICKET_REF = {
     "description": "The display id (V#########) or the internal id.", "example": "V325813929",
 }
 COMMENT_ID = {"name": "commentId", "in": "path", "required": True, "schema": {"type": "string"}}
+VIEW_ID = {"name": "viewId", "in": "path", "required": True, "schema": {"type": "string"}}
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX},
      "description": f"Page size (default {LIMIT_DEFAULT})."},
@@ -82,6 +85,7 @@ TICKET_LINKS = _links({"ref": "$response.body#/displayId"},
                       "getTicket", "updateTicket", "listComments", "addComment", "getAudit")
 COMMENT_LINKS = _links({"ref": "$request.path.ref", "commentId": "$response.body#/id"},
                        "getComment", "deleteComment")
+VIEW_LINKS = _links({"viewId": "$response.body#/id"}, "getView", "updateView", "deleteView", "listViewTickets")
 
 
 ETAG = {"ETag": {"schema": {"type": "string"}, "description": 'The ticket\'s version, e.g. "3", for If-Match.'}}
@@ -195,6 +199,34 @@ PATHS = {
                           params=[_query("username", {"type": "string"}, "Find one user by username."),
                                   INCLUDE_INACTIVE, *PAGING]),
     },
+    "/api/views": {
+        "get": _operation("listViews", "Saved views", "List the views you can see: every shared one and yours",
+                          _ok("ViewPage", "A page of views, oldest first."), errors=("422",), params=PAGING),
+        "post": _operation(
+            "createView", "Saved views", "Save a set of ticket filters as a named view",
+            _ok("View", "Created.", "201", LOCATION, VIEW_LINKS), errors=BODY_ERRORS, body="ViewCreate",
+            description="Shown in the sidebar of the web queue with its ticket count; `shared` puts it in "
+                        "everyone's sidebar. A bad filter is refused under `filters.<name>`.",
+        ),
+    },
+    "/api/views/{viewId}": {
+        "get": _operation("getView", "Saved views", "Read a view", _ok("View", "The view.", links=VIEW_LINKS),
+                          errors=("404",), params=[VIEW_ID]),
+        "patch": _operation("updateView", "Saved views", "Rename, re-filter or (un)share a view",
+                            _ok("View", "The changed view.", links=VIEW_LINKS), errors=(*BODY_ERRORS, "403", "404"),
+                            params=[VIEW_ID], body="ViewPatch",
+                            description="Your own views; shared ones also if you are an admin."),
+        "delete": _operation("deleteView", "Saved views", "Delete a view",
+                             {"204": {"description": "Deleted; its name and filters stay in the audit trail.",
+                                      "headers": {}}},
+                             errors=("403", "404"), params=[VIEW_ID],
+                             description="Your own views; shared ones also if you are an admin."),
+    },
+    "/api/views/{viewId}/tickets": {
+        "get": _operation("listViewTickets", "Saved views", "List a view's tickets, SEV 1 first, then oldest first",
+                          _ok("TicketPage", "A page of tickets."), errors=("404", "422"), params=[VIEW_ID, *PAGING],
+                          description="Paged like GET /api/tickets; `me` in the view's filters is you."),
+    },
     "/api/me": {
         "get": _operation("getMe", "Users", "Who this API key belongs to", _ok("User", "The key's user.")),
     },
@@ -213,10 +245,11 @@ def openapi_document() -> dict:
                            "integers. Every error is `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
         },
         "security": [{"ApiKey": []}],
-        "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users")],
+        "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users", "Saved views")],
         "paths": PATHS,
+        "webhooks": openapi_webhooks.WEBHOOKS,
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **openapi_webhooks.SCHEMAS},
         },
     }

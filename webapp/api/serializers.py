@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from flask import g, request, url_for
 
 from ..models import SEVERITY_LABELS
+from ..services.audit import with_string_ids
 from ..services.listing import TICKET_FIELDS
 
 
@@ -115,12 +116,12 @@ def comment_json(comment) -> dict:
 
 
 def audit_json(event) -> dict:
-    """before/after hold the values as audited (ids inside them are stored as numbers)."""
+    """before/after hold the values as audited, their ids as strings like every other id."""
     return {
         "id": ident(event.id),
         "action": event.action,
         "actor": user_ref(event.actor),
-        "before": event.before,
-        "after": event.after,
+        "before": with_string_ids(event.before),
+        "after": with_string_ids(event.after),
         "createdAt": iso(event.created_at),
     }

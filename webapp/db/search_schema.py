@@ -1,4 +1,4 @@
-"""The full-text index is the database's own (migration 0003: triggers keep it), so the models
+"""The full-text index is the database's own (migration 0006: triggers keep it), so the models
 do not map it and Alembic's autogenerate must neither drop nor re-create it."""
 
 POSTGRES_COLUMN = ("ticket", "search_vector")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from . import app_job, enqueue, forget_pending
-from ..services import delivery, idempotency, sweep as sweep_service
+from ..services import delivery, idempotency, retention, sweep as sweep_service
 from ..services.outbox import DISPATCH_JOB
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,14 @@ def purge_idempotency_records() -> int:
     return idempotency.purge_expired()
 
 
+@app_job
+def prune_deliveries() -> int:
+    """Hourly: delete dispatched outbox rows and finished deliveries past DELIVERY_RETENTION_DAYS."""
+    pruned = retention.prune()
+    log.info("pruned %d outbox row(s) and %d webhook deliveries", pruned.outbox, pruned.deliveries)
+    return pruned.outbox + pruned.deliveries
+
+
 @dataclass(frozen=True)
 class Periodic:
     """A periodic job: `cron` for `rq cron` when given, else every `every` seconds (the embedded timer always uses `every`)."""
@@ -81,4 +89,5 @@ PERIODIC = (
     Periodic(sweep, every=3600, cron="0 * * * *"),
     Periodic(requeue_undelivered, every=60),
     Periodic(purge_idempotency_records, every=3600, cron="30 * * * *"),
+    Periodic(prune_deliveries, every=3600, cron="45 * * * *"),
 )

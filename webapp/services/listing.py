@@ -18,9 +18,10 @@ from ..extensions import db
 from ..models import ACTIVE_STATUSES, Category, CtiType, Face, Item, Ticket, User
 from ..models.ticket import ACTIVE_SQL, cti_path
 from . import search
-from .base import parse_id, storable
+from .base import parse_id
 from .errors import FieldErrors, ValidationError
 from .recent import recent
+from .text import checked_text
 from .tickets import clean_severity, clean_status
 
 # SEV 1 first, then oldest first; the id breaks ties so every ticket has one place in the order.
@@ -44,6 +45,7 @@ FILTER_NAMES = {
 }
 TICKETS = "tickets"  # the ticket list's name in its cursors
 CURSOR_MAX = 1024  # longer text is no cursor of ours
+COUNT_CAP = 1000  # a count goes no further: more matches show as "1,000+"
 
 
 def _statuses(values: list[str], name: str) -> tuple[str, ...] | None:
@@ -91,9 +93,7 @@ def _updated_since(values: list[str], name: str) -> datetime:
 
 
 def _dedup_key(values: list[str], name: str) -> str | None:
-    if not storable(values[0]):
-        raise ValidationError({name: "Text must not contain NUL characters."})
-    return values[0]
+    return checked_text(name, values[0])
 
 
 def _q(values: list[str], name: str) -> str | None:
@@ -434,7 +434,7 @@ def page_statement(shape: tuple, columns: str, direction: str) -> Select:
     order, searching = shape[-2:]
     if searching not in (None, "none"):
         return _search_page(shape, columns, direction)
-    query = _where(_listed(columns), shape)
+    query = filtered(_listed(columns), shape)
     if searching == "none":
         query = query.where(false())  # a search that cannot run lists nothing
     if columns == "queue" and order == UPDATED:
@@ -447,7 +447,7 @@ def _search_page(shape: tuple, columns: str, direction: str) -> Select:
     """A search's page: the matches are sorted and cut to a page on the ticket table alone, and only
     that page's rows are joined to their names and given their snippets."""
     order, dialect = shape[-2:]
-    matches, ranked = search.matching(_where(db.select(Ticket.id), shape), dialect, order == RELEVANCE)
+    matches, ranked = search.matching(filtered(db.select(Ticket.id), shape), dialect, order == RELEVANCE)
     keys = list(ranked) if ranked else [getattr(Ticket, name) for name in SORT_KEYS[order]]
     if ranked is None:
         # Matches first (through the search index), then sorted: walking a sort's index until a page
@@ -476,8 +476,9 @@ def _bound(order: str, keys: list) -> list:
             for name, column in zip(SORT_KEYS[order], keys)]
 
 
-def _where(query: Select, shape: tuple) -> Select:
-    """`query` (of tickets) narrowed by the filters of `shape`."""
+def filtered(query: Select, shape: tuple) -> Select:
+    """`query` (of tickets) narrowed by the filters of a ListFilter.shape, the search aside (its
+    values are bound at execution)."""
     status, severity, category, assignee, updated_since, dedup_key = shape[:6]
     if status == ACTIVE:
         query = query.where(ACTIVE_SQL)  # literal, so the partial indexes apply
@@ -500,6 +501,41 @@ def _where(query: Select, shape: tuple) -> Select:
     if dedup_key:
         query = query.where(Ticket.dedup_key == bindparam("dedup_key"))
     return query
+
+
+def count_capped(filters: ListFilter, viewer: User | None) -> int:
+    """How many tickets the filters match, up to COUNT_CAP + 1 (more than COUNT_CAP means "COUNT_CAP+").
+    Capped, so a count costs the same whatever the table holds, read along the page's own indexes."""
+    shape, params = filters.shape(viewer)
+    return db.session.connection().execute(count_statement(shape), params).scalar_one()
+
+
+@lru_cache(maxsize=512)
+def count_statement(shape: tuple) -> Select:
+    """SELECT count(*) FROM (the first COUNT_CAP + 1 matching ids): the list's own WHERE clauses
+    (`filtered`, and the search's match), so a count and its list never disagree, read along an
+    index (or the search index) so the count stops at the cap however the matching rows lie."""
+    searching = shape[-1]
+    matching = filtered(db.select(Ticket.id), shape)
+    if searching == "none":
+        matching = matching.where(false())
+    elif searching is not None:
+        matching, _ = search.matching(matching, searching, False)
+    else:
+        matching = matching.order_by(*_count_order(shape))
+    matching = matching.limit(row_limit(COUNT_CAP + 1))
+    return db.select(func.count()).select_from(matching.subquery("matching"))
+
+
+def _count_order(shape: tuple) -> tuple:
+    """The queue's order (its indexes serve every filter), led by the column of a filter that order
+    alone would only sift through: a change time (ix_ticket_updated), or no assignee (the assignee
+    indexes: IS NULL is no equality, so the planner would not read them in queue order)."""
+    if shape[4]:  # updated_since
+        return (Ticket.updated_at, Ticket.id)
+    if shape[3] == UNASSIGNED:
+        return (Ticket.assignee_id, *QUEUE_ORDER)
+    return QUEUE_ORDER
 
 
 def keyset_page(query: Select, order, after: tuple | None = None, limit: int = PAGE_SIZE, *,

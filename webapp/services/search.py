@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from ..db.sql import row_limit
 from ..extensions import db
 from ..models import Ticket
-from .base import storable
+from .text import text_fault
 
 Q_MAX = 500  # characters; a longer query is refused
 CONFIG = sa.literal_column("'ticket_search'")  # migration 0003: stemming, no stop words
@@ -87,8 +87,8 @@ def parse(text: str) -> Search:
     """`text` as a Search; never raises, whatever was typed."""
     if len(text) > Q_MAX:
         return Search(error=f"Keep searches under {Q_MAX} characters ({len(text):,} now).")
-    if not storable(text):
-        return Search(error="Search text must not contain NUL characters.")
+    if fault := text_fault(text):
+        return Search(error=fault)
     alternatives, common = [], False
     for terms in _alternatives(text):
         wanted = [words for negated, words in terms if not negated]

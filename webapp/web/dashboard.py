@@ -50,9 +50,11 @@ def _queue_page(filters: ListFilter, endpoint: str):
     cursor = {key: request.args[key] for key in ("after", "before") if request.args.get(key)}
     headers = {"HX-Push-Url": url_for(endpoint, **url_args, **cursor)} if wants_fragment() else None
     return render(
-        "web/dashboard.html", "results", oob=("sort_menu",), headers=headers,
+        "web/dashboard.html", "results", headers=headers,
+        oob=("sort_menu",) if cursor else ("sort_menu", "views_refresh"),
         status=422 if filters.search_error else 200,
-        filters=filters, page=page, endpoint=endpoint, url_args=url_args, named=named, named_exists=exists,
+        filters=filters, page=page, endpoint=endpoint, url_args=url_args, views_args=filters.as_args(),
+        named=named, named_exists=exists,
         mine=endpoint == "web.my_tickets", categories=queue_categories, users=assignable_users,
     )
 

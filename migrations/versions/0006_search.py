@@ -18,8 +18,8 @@ finds the same tickets on either (webapp/services/search.py):
 SQLite drops a table's triggers with it: a later migration that recreates `ticket` or
 `comment` (batch mode) must create the triggers below again.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-10 10:00:00
 
 """
@@ -28,8 +28,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
-down_revision = '0002'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
