@@ -1,4 +1,5 @@
 """Fixtures in the style of flaskr: app, client, runner, login helper, factories."""
+import logging
 import os
 import secrets
 import tempfile
@@ -17,8 +18,10 @@ from webapp import create_app
 from webapp.extensions import db
 
 from . import factories
+from .fake_dns import FakeDns
 
 TEST_SECRET = "test-secret-" + secrets.token_hex(8)
+LOOPBACK_NETWORK = "127.0.0.0/8"  # where the tests' webhook receivers listen
 
 
 def _server_url(url: str, dbname: str) -> sa.URL:
@@ -96,12 +99,17 @@ def make_app(database_url: str, **overrides):
         # sets real limits.
         "LOGIN_LIMIT_PER_ACCOUNT": "10000 per minute",
         "LOGIN_LIMIT_PER_ADDRESS": "10000 per minute",
+        # Likewise every wrong API key (tests/api/test_api_ratelimit.py sets a real limit).
+        "API_BAD_KEY_LIMIT_PER_ADDRESS": "10000 per minute",
         # Jobs run inline after each commit here: a dispatch run lingering for more would only
         # sleep. tests/test_outbox_linger.py turns it on where it is the subject.
         "OUTBOX_LINGER_SECONDS": 0,
         # A request's ask for a dispatch run goes to Redis at once, so tests can count what it
         # queued; tests/test_outbox_linger.py covers the per-process coalescing of asks.
         "OUTBOX_MARK_DELAY_SECONDS": 0,
+        # No test asks real DNS for a webhook's host; loopback stays refused, as in production,
+        # unless a test allows it (WEBHOOK_ALLOWED_NETWORKS) to reach its receiver on 127.0.0.1.
+        "WEBHOOK_RESOLVER": FakeDns(),
         # A bulk job's worker threads would share the one connection a test's transaction runs on;
         # tests/test_bulk_jobs_workers.py runs them on a database of their own.
         "BULK_WORKERS": 1,
@@ -180,6 +188,12 @@ class CsrfClient(FlaskClient):
 
 
 @pytest.fixture
+def loopback_allowed(app, monkeypatch):
+    """Let webhooks reach 127.0.0.1, where the test receiver listens (refused by default)."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_NETWORKS", LOOPBACK_NETWORK)
+
+
+@pytest.fixture
 def client(app):
     app.test_client_class = CsrfClient
     return app.test_client()
@@ -233,6 +247,22 @@ class AuthActions:
 
 
 @pytest.fixture
+def transaction_commands(monkeypatch):
+    """The transaction commands psycopg sends (BEGIN, COMMIT, ROLLBACK, DEALLOCATE), in order."""
+    import psycopg
+
+    sent = []
+    real = psycopg.Connection._exec_command
+
+    def spy(self, command, *args, **kwargs):
+        sent.append(command if isinstance(command, bytes) else str(command).encode())
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "_exec_command", spy)
+    return sent
+
+
+@pytest.fixture
 def auth(client):
     return AuthActions(client)
 
@@ -241,3 +271,14 @@ def auth(client):
 def make(app):
     """Factories bound to this test's database: make.user(), make.cti(), make.ticket()."""
     return factories.Factories()
+
+
+@pytest.fixture
+def logs(caplog, monkeypatch):
+    """caplog with every record of every logger, at any level (the migrations' logging config
+    disables the loggers that existed before it ran, the app's among them)."""
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            monkeypatch.setattr(logger, "disabled", False)
+    caplog.set_level(logging.DEBUG)
+    return caplog

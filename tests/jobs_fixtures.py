@@ -50,6 +50,7 @@ class Receiver:
     def __init__(self):
         self.requests: list[Received] = []
         self._statuses: list[int] = []
+        self._body = b"receiver says no"
         self._lock = threading.Lock()
         receiver = self
 
@@ -62,7 +63,7 @@ class Receiver:
                     self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"receiver says no")
+                self.wfile.write(b"ok" if status < 300 else receiver._body)
 
             def log_message(self, *args):
                 pass
@@ -71,13 +72,18 @@ class Receiver:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/hook"
+    def port(self) -> int:
+        return self._server.server_port
 
-    def answer(self, *statuses: int) -> None:
-        """Answer the next requests with these statuses in turn; the last one repeats."""
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def answer(self, *statuses: int, body: bytes | None = None) -> None:
+        """Answer the next requests with these statuses in turn (the last one repeats), and errors with `body`."""
         with self._lock:
             self._statuses = list(statuses)
+            self._body = self._body if body is None else body
 
     def _record(self, request: Received) -> int:
         with self._lock:

@@ -2,8 +2,12 @@
 import os
 import re
 import socket
+from pathlib import Path
 
 import pytest
+
+# What an operator command prints for a secret when stdout is not a terminal (webapp/ops/one_time_secrets.py).
+SECRET_WRITTEN = re.compile(r"^(?P<label>.+): written to (?P<path>\S+) \(readable by you only", re.M)
 
 
 def require(value, reason: str):
@@ -31,3 +35,10 @@ def metric_value(exposition: str, name: str, **labels) -> float | None:
         if all(found.get(key) == str(value) for key, value in labels.items()):
             return float(match.group(3))
     return None
+
+
+def one_time_secret(output: str, label: str) -> str:
+    """The secret a command run off a terminal put in its mode-600 file, found by the output's label."""
+    found = {m["label"]: Path(m["path"]) for m in SECRET_WRITTEN.finditer(output)}
+    lines = found[label].read_text().splitlines()
+    return next(line.removeprefix(f"{label}: ") for line in lines if line.startswith(f"{label}: "))

@@ -39,6 +39,31 @@ def test_passwords_are_hashed_with_a_modern_scheme(app, make):
     assert "correct horse" not in user.password_hash
 
 
+@pytest.fixture
+def hash_checks(monkeypatch):
+    """Every password hash verified, as (the hash's method and parameters, the password)."""
+    import webapp.models.user as users
+
+    checks, real = [], users.check_password_hash
+    monkeypatch.setattr(users, "check_password_hash",
+                        lambda hashed, password: checks.append((hashed.split("$")[0], password)) or real(hashed, password))
+    return checks
+
+
+def test_unknown_inactive_and_service_usernames_cost_one_hash_check_like_a_wrong_password(
+        client, auth, make, app, monkeypatch, hash_checks):
+    """No timing: each answer verifies exactly one hash, made with the real hashes' method (scrypt)."""
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", "scrypt")
+    real = make.user("agent").password_hash.split("$")[0]
+    make.user("gone", active=False)
+    make.user("robot", role=Role.SERVICE)
+    for username in ("agent", "nobody-at-all", "gone", "robot"):
+        hash_checks.clear()
+        assert auth.login(username, "a wrong guess").status_code == 422
+        assert hash_checks == [(real, "a wrong guess")], username
+    assert real.startswith("scrypt:")
+
+
 def test_service_accounts_cannot_log_in_with_a_password(client, auth, make):
     robot = make.user("robot", role=Role.SERVICE)
     assert robot.password_hash is None
@@ -144,3 +169,16 @@ def test_app_refuses_to_start_with_an_undeclared_route(app):
     bare.add_url_rule("/undeclared", "undeclared", lambda: "x")
     with pytest.raises(RuntimeError, match="/undeclared"):
         check_declarations(bare)
+
+
+def test_a_key_checked_for_one_request_never_opens_the_next(app, make):
+    """The key holder is remembered per request (in its WSGI environ), not in `g`, which requests
+    share when they run inside one app context (tests, scripts): a later call without a key, or
+    with a wrong one, is refused."""
+    from webapp.models import Role
+
+    bot = make.user("once-bot", role=Role.SERVICE)
+    plain = app.test_client()  # no per-request reset of g, unlike the suite's CsrfClient
+    assert plain.get("/api/me", headers={"X-Api-Key": bot.plain_api_key}).status_code == 200
+    assert plain.get("/api/me").status_code == 401
+    assert plain.get("/api/me", headers={"X-Api-Key": "sk_" + "x" * 43}).status_code == 401

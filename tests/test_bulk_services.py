@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from webapp.extensions import db
 from webapp.models import AuditEvent, BulkJob, BulkJobItem, BulkStatus, Comment, OutboxEvent, Role, Status, Ticket
 from webapp.services import NotFound, ValidationError, bulk, bulk_jobs
-from webapp.services.listing import ListFilter, count_matching
+from webapp.services.listing import ListFilter, count_capped
 from webapp.services.outbox import DISPATCH_JOB
 from webapp.services.tickets import change_status
 from webapp.db.utc import utcnow
@@ -282,8 +282,8 @@ def test_counting_stops_at_the_cap(make, agent):
     for _ in range(4):
         make.ticket(actor=agent, cti=cti)
     filters = ListFilter(category=cti[0].id)
-    assert count_matching(filters, agent, 3) == 3
-    assert count_matching(filters, agent, 10) == 4
+    assert count_capped(filters, agent, 3) == 3
+    assert count_capped(filters, agent, 10) == 4
 
 
 def test_a_job_is_shown_to_its_owner_and_to_admins_only(make, agent):

@@ -1,6 +1,5 @@
 """A create that is its transaction's only statement runs in autocommit on PostgreSQL: no BEGIN
 or COMMIT round trip, the same rows committed, and nothing changes where it must stay atomic."""
-import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -35,19 +34,11 @@ def world(real_app):
 
 
 @pytest.fixture
-def commands(monkeypatch):
-    """The transaction commands psycopg sends (BEGIN, COMMIT, ROLLBACK), in order. Jobs after commit
-    (the outbox dispatch runs inline without Redis) are left out: they have transactions of their own."""
+def commands(monkeypatch, transaction_commands):
+    """What psycopg sends, without the jobs after commit (the outbox dispatch runs inline without
+    Redis): they have transactions of their own."""
     monkeypatch.setattr("webapp.services.base._run_after_commit", lambda: None)
-    sent = []
-    real = psycopg.Connection._exec_command
-
-    def spy(self, command, *args, **kwargs):
-        sent.append(command if isinstance(command, bytes) else str(command).encode())
-        return real(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Connection, "_exec_command", spy)
-    return sent
+    return transaction_commands
 
 
 def caller(world):
@@ -82,11 +73,12 @@ def test_a_lone_create_sends_no_begin_or_commit_and_is_committed(real_app, world
     with real_app.app_context():
         create(caller(world), world, "Keeps the CTI chain")
         agent = caller(world)
+        raw = db.session.connection().connection.driver_connection
+        was_autocommit = raw.autocommit
         commands.clear()
         ticket = create(agent, world)
         sent = [command.split()[0] for command in commands]
-        raw = db.session.connection().connection.driver_connection
-        assert raw.autocommit is False  # back as it was before the pool sees it again
+        assert raw.autocommit is was_autocommit  # back as it was
         db.session.remove()
     assert b"BEGIN" not in sent and b"COMMIT" not in sent, sent
     assert committed(real_app, ticket.display_id) == (1, 1)
@@ -109,12 +101,26 @@ def test_inside_a_transaction_the_create_stays_part_of_it(real_app, world, comma
 def test_after_a_statement_in_the_same_transaction_the_create_is_not_autocommitted(real_app, world, commands):
     with real_app.app_context():
         agent_id, (category_id, type_id, item_id) = world
-        db.session.scalar(sa.select(Ticket.id).limit(1))  # the transaction is open now
+        agent = db.session.get(User, agent_id)
+        db.session.scalar(sa.select(Ticket.id).limit(1).with_for_update())  # the transaction is open now
         commands.clear()
-        tickets.create_ticket(db.session.get(User, agent_id), title="Second", severity=3,
+        tickets.create_ticket(agent, title="Second", severity=3,
                               category_id=category_id, type_id=type_id, item_id=item_id)
         db.session.remove()
     assert [command.split()[0] for command in commands] == [b"COMMIT"]
+
+
+def test_after_plain_reads_the_create_still_runs_alone(real_app, world, commands):
+    """Plain reads open no transaction (db/reuse.py), so what follows them is still the lone write."""
+    with real_app.app_context():
+        agent_id, (category_id, type_id, item_id) = world
+        db.session.scalar(sa.select(Ticket.id).limit(1))
+        commands.clear()
+        ticket = tickets.create_ticket(db.session.get(User, agent_id), title="After a read", severity=3,
+                                       category_id=category_id, type_id=type_id, item_id=item_id)
+        db.session.remove()
+    assert commands == []
+    assert committed(real_app, ticket.display_id) == (1, 1)
 
 
 def test_the_lone_create_writes_what_the_orm_path_writes(real_app, world):
@@ -138,10 +144,11 @@ def test_a_failed_lone_statement_raises_what_sqlalchemy_would_and_restores_the_c
                                           created_at=sa.func.now()).returning(AuditEvent.id)
     with real_app.app_context():
         caller(world)  # the transaction is over: the next statement runs alone
+        raw = db.session.connection().connection.driver_connection
+        was_autocommit = raw.autocommit
         with pytest.raises(sa.exc.IntegrityError):
             execute_first(orphan, {"ticket_id": 2_000_000_000})  # no such ticket
-        raw = db.session.connection().connection.driver_connection
-        assert raw.autocommit is False
+        assert raw.autocommit is was_autocommit
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) >= 0  # still usable
         db.session.remove()

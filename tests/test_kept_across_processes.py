@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from webapp.extensions import db
-from webapp.models import Role, User
+from webapp.models import Role, SignIn, User
 from webapp.services import cti_admin, users
 
 from .conftest import CsrfClient, committing_app, make_app
@@ -105,7 +105,36 @@ def test_a_demoted_admin_is_refused_the_admin_pages_by_the_next_request_elsewher
     browser = signed_in(b, "admin-demoted")
     assert browser.get("/admin/users").status_code == 200
     in_app(a, lambda: users.update_user(None, db.session.get(User, user_id), role="AGENT"))
-    assert browser.get("/admin/users").status_code == 403
+    refused = browser.get("/admin/users")  # a role change ends the sign-in
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+    assert signed_in(b, "admin-demoted").get("/admin/users").status_code == 403
+
+
+def test_signing_out_refuses_a_copied_cookie_on_the_next_request_elsewhere(apps):
+    """Only sign_in rows change (no user row): its own triggers raise the version (migration 0003)."""
+    a, b = apps
+    in_app(a, lambda: Factories().user("agent-signs-out"))
+    device = signed_in(a, "agent-signs-out")
+    thief = client_of(b)
+    thief.set_cookie("session", device.get_cookie("session").value)
+    assert thief.get("/").status_code == 200 and thief.get("/").status_code == 200  # b now keeps it
+    assert device.post("/logout").status_code == 303
+    refused = thief.get("/")
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+
+
+def test_a_sign_in_ended_outside_the_app_is_refused_by_the_next_request(apps):
+    a, b = apps
+    user_id = in_app(a, lambda: Factories().user("agent-by-hand").id)
+    browser = signed_in(b, "agent-by-hand")
+    assert browser.get("/").status_code == 200 and browser.get("/").status_code == 200
+    engine = sa.create_engine(a.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(SignIn.__table__).where(SignIn.__table__.c.user_id == user_id))
+    finally:
+        engine.dispose()
+    assert browser.get("/").status_code == 302
 
 
 def test_a_write_outside_the_app_is_obeyed_by_the_next_call(apps):

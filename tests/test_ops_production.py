@@ -15,6 +15,7 @@ import textwrap
 import time
 import urllib.error
 import urllib.request
+from http.client import HTTPConnection
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
@@ -25,7 +26,7 @@ import sqlalchemy as sa
 from webapp import create_app
 
 from .conftest import TEST_SECRET
-from .ops_support import free_port, metric_value, require
+from .ops_support import free_port, metric_value, one_time_secret, require
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.postgres
@@ -181,8 +182,8 @@ def server(database, private_redis, tmp_path_factory):
                                 capture_output=True, text=True, timeout=60, check=True).stdout
         yield {
             "url": url, "env": env, "process": process, "database": database, "tmp": tmp,
-            "admin_password": re.search(r"admin password: (\S+)", seeded).group(1),
-            "api_key": re.search(r"goddard API key: (sk_\S+)", seeded).group(1),
+            "admin_password": one_time_secret(seeded, "admin password"),  # stdout is a pipe: in a file
+            "api_key": one_time_secret(seeded, "goddard API key"),
         }
     finally:
         process.stop()
@@ -353,6 +354,35 @@ def test_the_worker_and_cron_processes_start_from_the_same_entrypoint(server, pr
         worker.stop()
         cron.stop()
         connection.close()
+
+
+def post_chunked(url: str, path: str, size: int, headers: dict) -> tuple[int, str, str]:
+    """POST `size` bytes with Transfer-Encoding: chunked (no Content-Length): (status, type, body)."""
+    host, port = url.removeprefix("http://").split(":")
+    piece = b"x" * 65536
+    pieces = [piece] * (size // len(piece)) + [piece[:size % len(piece)]]
+    connection = HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("POST", path, body=iter(pieces), headers=headers, encode_chunked=True)
+        response = connection.getresponse()
+        return response.status, response.headers["Content-Type"], response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_a_chunked_body_over_the_cap_is_a_413_through_gunicorn(server):
+    """gunicorn frames chunked bodies itself; past MAX_CONTENT_LENGTH (1 MiB here) the app says 413."""
+    over = 1024 * 1024 + 70_000
+    status, kind, body = post_chunked(server["url"], "/api/tickets", over,
+                                      {"Content-Type": "application/json", "X-Api-Key": server["api_key"]})
+    assert (status, kind) == (413, "application/json")
+    assert json.loads(body)["error"]["code"] == "request_entity_too_large"
+    status, kind, body = post_chunked(server["url"], "/login", over,
+                                      {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 413 and kind.startswith("text/html") and "Too large" in body
+    status, kind, body = post_chunked(server["url"], "/api/tickets", 1000,
+                                      {"Content-Type": "application/json", "X-Api-Key": server["api_key"]})
+    assert status == 400 and json.loads(body)["error"]["code"] == "malformed_json"  # read whole, parsed
 
 
 def test_readyz_fails_when_redis_goes_away(server, private_redis):

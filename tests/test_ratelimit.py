@@ -1,5 +1,6 @@
 """The rate limiter's rule, the same in memory and in Redis: at most N events in any window of W
 seconds, peeking counts nothing, clearing forgets, and a Redis failure falls back to memory."""
+import threading
 import time
 
 import pytest
@@ -77,6 +78,53 @@ def test_a_lowered_limit_applies_at_once(limiter):
         limiter.spend("s", "k", Rate(10, 60))
     assert not limiter.spend("s", "k", Rate(3, 60)).allowed
     assert limiter.spend("s", "k", Rate(6, 60)).remaining == 0
+
+
+def test_a_reservation_counts_in_every_budget_or_in_none(limiter):
+    small, large = Rate(1, 60), Rate(5, 60)
+    first = limiter.reserve([("a", "k", large), ("b", "k", small)])
+    assert first.refused is None
+    assert limiter.peek("a", "k", large).remaining == 4 and not limiter.peek("b", "k", small).allowed
+    second = limiter.reserve([("a", "k", large), ("b", "k", small)])
+    index, verdict = second.refused
+    assert index == 1 and not verdict.allowed and 59 < verdict.retry_after <= 60
+    assert limiter.peek("a", "k", large).remaining == 4  # the budget that allowed it holds nothing for it
+    limiter.release(second)  # a refused reservation gives back nothing
+    assert limiter.peek("a", "k", large).remaining == 4
+
+
+def test_a_released_reservation_gives_its_event_back_and_only_its_own(limiter):
+    rate = Rate(3, 60)
+    kept, given_back = (limiter.reserve([("s", "k", rate), ("t", "k", rate)]) for _ in range(2))
+    limiter.release(given_back)
+    assert limiter.peek("s", "k", rate).remaining == limiter.peek("t", "k", rate).remaining == 2
+    limiter.clear("s", "k")
+    limiter.release(kept)  # after a clear: nothing left to give back, and no error
+    assert limiter.peek("s", "k", rate).remaining == 3 and limiter.peek("t", "k", rate).remaining == 3
+
+
+def test_parallel_reservations_never_pass_a_budget_together(limiter):
+    rate, start, held = Rate(5, 60), threading.Barrier(40), []
+
+    def reserve():
+        start.wait(timeout=10)
+        held.append(limiter.reserve([("s", "k", rate), ("t", "k", Rate(100, 60))]).refused is None)
+
+    threads = [threading.Thread(target=reserve) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(held) == 40 and sum(held) == 5
+    assert limiter.peek("t", "k", Rate(100, 60)).remaining == 95
+
+
+def test_without_redis_each_process_counts_its_own_budget():
+    """SECURITY.md: while Redis cannot be reached, N processes let N budgets through, each its own."""
+    processes = [RateLimiter("redis://127.0.0.1:9/0", "down") for _ in range(3)]
+    rate = Rate(2, 60)
+    held = [process.reserve([("s", "k", rate)]).refused is None for _ in range(3) for process in processes]
+    assert held == [True] * 6 + [False] * 3
 
 
 @pytest.mark.redis

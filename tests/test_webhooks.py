@@ -14,6 +14,7 @@ from webapp.services.comments import add_comment
 from webapp.services.tickets import change_status
 from webapp.db.utc import utcnow
 
+from .conftest import LOOPBACK_NETWORK
 from .factories import Factories
 from .jobs_fixtures import (  # noqa: F401
     closed_port_url, committed_app, committed_db, receiver, verify_signature,
@@ -49,19 +50,21 @@ def make_due(webhook: Webhook) -> None:
 
 # -- delivery ---------------------------------------------------------------------------------
 
-def test_audit_event_is_delivered_as_signed_json_after_commit(app, make, admin, receiver):
+def test_audit_event_is_delivered_as_signed_json_after_commit(app, make, admin, receiver, loopback_allowed):
     webhook = hook(admin, receiver.url, events=["create"])
     ticket = make.ticket(title="Disk full on backup host")
     [request] = receiver.requests
     assert verify_signature(SECRET, request.headers, request.body)
     body = request.json
     event = db.session.scalars(sa.select(AuditEvent).filter_by(ticket_id=ticket.id, action="create")).one()
-    assert body["eventId"] == event.id == int(request.headers["X-Ticketing-Event-Id"])
+    assert body["eventId"] == str(event.id) == request.headers["X-Ticketing-Event-Id"]
     assert body["action"] == request.headers["X-Ticketing-Event"] == "create"
     assert body["ticket"]["displayId"] == ticket.display_id
     assert body["after"]["title"] == "Disk full on backup host"
     assert body["actor"]["username"] == ticket.creator.username
     assert request.headers["Content-Type"] == "application/json"
+    assert body["ticket"]["id"] == str(ticket.id) and body["actor"]["id"] == str(ticket.creator.id)
+    assert body["after"]["cti"]["itemId"] == str(ticket.item_id)  # ids inside values too, as in the API
     [row] = deliveries(webhook)
     assert (row.status, row.attempts, row.last_status_code, row.last_error) == ("DELIVERED", 1, 200, None)
     assert row.delivered_at is not None and row.next_attempt_at is None
@@ -70,7 +73,26 @@ def test_audit_event_is_delivered_as_signed_json_after_commit(app, make, admin, 
     assert not delivery.has_undispatched()
 
 
-def test_signature_does_not_verify_for_a_changed_body_or_another_secret(app, make, admin, receiver):
+def test_every_delivered_body_is_what_the_openapi_document_describes(app, make, admin, receiver, loopback_allowed):
+    from webapp.api.openapi import openapi_document
+
+    from .api.openapi_check import SpecChecker
+
+    hook(admin, receiver.url)
+    ticket = make.ticket(title="Checked against the document", assignee=admin)
+    change_status(admin, ticket, Status.IN_PROGRESS)
+    add_comment(admin, ticket, "A comment")
+    make.user("newcomer")  # an admin event: no ticket, a target
+    spec = SpecChecker(openapi_document())
+    bodies = [request.json for request in receiver.requests]
+    assert {"create", "status", "comment_add", "user_create"} <= {body["action"] for body in bodies}
+    for body in bodies:
+        spec.validate(body, "#/components/schemas/WebhookEvent")
+    headers = {parameter["name"] for parameter in spec.spec["webhooks"]["ticketEvent"]["post"]["parameters"]}
+    assert headers <= set(receiver.requests[0].headers)
+
+
+def test_signature_does_not_verify_for_a_changed_body_or_another_secret(app, make, admin, receiver, loopback_allowed):
     hook(admin, receiver.url, events=["create"])
     make.ticket()
     [request] = receiver.requests
@@ -81,7 +103,7 @@ def test_signature_does_not_verify_for_a_changed_body_or_another_secret(app, mak
     )
 
 
-def test_event_filter_limits_what_a_webhook_receives(app, make, admin, receiver):
+def test_event_filter_limits_what_a_webhook_receives(app, make, admin, receiver, loopback_allowed):
     hook(admin, receiver.url, events=["status"])
     ticket = make.ticket()
     add_comment(ticket.creator, ticket, "looking")
@@ -90,7 +112,7 @@ def test_event_filter_limits_what_a_webhook_receives(app, make, admin, receiver)
     assert receiver.requests[0].json["before"] == "OPEN"
 
 
-def test_empty_filter_receives_every_event_and_inactive_webhooks_none(app, make, admin, receiver):
+def test_empty_filter_receives_every_event_and_inactive_webhooks_none(app, make, admin, receiver, loopback_allowed):
     agent, cti = make.user(), make.cti()
     everything = hook(admin, receiver.url, name="all")
     off = hook(admin, receiver.url, name="off", active=False)
@@ -103,7 +125,7 @@ def test_empty_filter_receives_every_event_and_inactive_webhooks_none(app, make,
     assert deliveries(off) == []
 
 
-def test_auto_close_events_go_out_as_the_system(app, make, admin, receiver):
+def test_auto_close_events_go_out_as_the_system(app, make, admin, receiver, loopback_allowed):
     from webapp.services import sweep
 
     hook(admin, receiver.url, events=["auto_close"])
@@ -116,7 +138,7 @@ def test_auto_close_events_go_out_as_the_system(app, make, admin, receiver):
     assert request.json["ticket"]["displayId"] == ticket.display_id
 
 
-def test_receiver_answering_500_is_retried_with_exponential_backoff(app, make, admin, receiver):
+def test_receiver_answering_500_is_retried_with_exponential_backoff(app, make, admin, receiver, loopback_allowed):
     receiver.answer(500, 500, 204)
     webhook = hook(admin, receiver.url, events=["create"])
     make.ticket()
@@ -147,7 +169,7 @@ def test_backoff_doubles_each_attempt_up_to_an_hour(app):
     assert waits == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
-def test_down_receiver_is_marked_failed_without_blocking_others(app, make, admin, receiver):
+def test_down_receiver_is_marked_failed_without_blocking_others(app, make, admin, receiver, loopback_allowed):
     app.config["WEBHOOK_MAX_ATTEMPTS"] = 2
     try:
         down = hook(admin, closed_port_url(path="/hook"), name="down", events=["create", "comment_add"])
@@ -167,7 +189,7 @@ def test_down_receiver_is_marked_failed_without_blocking_others(app, make, admin
     assert delivery.due_delivery_ids() == []  # given up: no longer retried
 
 
-def test_a_delivery_lost_with_its_worker_is_retried_once_its_lease_runs_out(app, make, admin, receiver):
+def test_a_delivery_lost_with_its_worker_is_retried_once_its_lease_runs_out(app, make, admin, receiver, loopback_allowed):
     receiver.answer(500, 200)
     webhook = hook(admin, receiver.url, events=["create"])
     make.ticket()
@@ -218,7 +240,7 @@ def test_with_no_webhook_a_dispatch_only_claims_its_rows_once_per_batch(app, mak
     assert not delivery.has_undispatched()
 
 
-def test_redirect_is_a_failure_not_followed(app, make, admin, receiver):
+def test_redirect_is_a_failure_not_followed(app, make, admin, receiver, loopback_allowed):
     receiver.answer(302)
     webhook = hook(admin, receiver.url, events=["create"])
     make.ticket()
@@ -227,7 +249,7 @@ def test_redirect_is_a_failure_not_followed(app, make, admin, receiver):
     assert [r.path for r in receiver.requests] == ["/hook"]
 
 
-def test_a_delivery_is_sent_once_even_if_its_job_runs_twice(app, make, admin, receiver):
+def test_a_delivery_is_sent_once_even_if_its_job_runs_twice(app, make, admin, receiver, loopback_allowed):
     webhook = hook(admin, receiver.url, events=["create"])
     make.ticket()
     [row] = deliveries(webhook)
@@ -236,7 +258,7 @@ def test_a_delivery_is_sent_once_even_if_its_job_runs_twice(app, make, admin, re
     assert len(receiver.requests) == 1
 
 
-def test_deliveries_of_an_inactive_webhook_wait_until_it_is_reactivated(app, make, admin, receiver):
+def test_deliveries_of_an_inactive_webhook_wait_until_it_is_reactivated(app, make, admin, receiver, loopback_allowed):
     receiver.answer(503, 200)
     webhook = hook(admin, receiver.url, events=["create"])
     make.ticket()
@@ -249,7 +271,7 @@ def test_deliveries_of_an_inactive_webhook_wait_until_it_is_reactivated(app, mak
     assert [d.status for d in deliveries(webhook)] == ["DELIVERED"]
 
 
-def test_an_outbox_backlog_is_delivered_by_the_periodic_requeue(app, make, admin, receiver):
+def test_an_outbox_backlog_is_delivered_by_the_periodic_requeue(app, make, admin, receiver, loopback_allowed):
     agent, cti = make.user(), make.cti()
     app.config["REDIS_URL"] = closed_port_url("redis", "/0")  # enqueueing fails: work piles up
     try:
@@ -268,7 +290,7 @@ def test_an_outbox_backlog_is_delivered_by_the_periodic_requeue(app, make, admin
 
 
 def test_embedded_mode_delivers_on_a_job_thread_not_in_the_request(committed_app, receiver):
-    app = committed_app(JOBS_INLINE=False)
+    app = committed_app(JOBS_INLINE=False, WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
     with app.app_context():
         make = Factories()
         webhook = hook(make.user(role=Role.ADMIN), receiver.url, events=["create"])
@@ -379,7 +401,7 @@ def test_edit_with_a_blank_secret_keeps_the_current_one(client, auth, admin):
         "n8n renamed", "https://n8n.example.com/b", SECRET, False)
 
 
-def test_admin_sees_deliveries_with_attempts_last_status_and_error(client, auth, make, admin, receiver):
+def test_admin_sees_deliveries_with_attempts_last_status_and_error(client, auth, make, admin, receiver, loopback_allowed):
     receiver.answer(500)
     webhook = hook(admin, receiver.url, events=["create"])
     ticket = make.ticket()
@@ -391,7 +413,7 @@ def test_admin_sees_deliveries_with_attempts_last_status_and_error(client, auth,
     assert ticket.display_id not in failed_only
 
 
-def test_admin_redelivers_a_failed_delivery(client, auth, make, admin, receiver):
+def test_admin_redelivers_a_failed_delivery(client, auth, make, admin, receiver, loopback_allowed):
     app_config = client.application.config
     app_config["WEBHOOK_MAX_ATTEMPTS"] = 1
     try:
@@ -410,7 +432,7 @@ def test_admin_redelivers_a_failed_delivery(client, auth, make, admin, receiver)
     assert len(receiver.requests) == 2
 
 
-def test_redeliver_refuses_a_delivery_of_another_webhook(client, auth, make, admin, receiver):
+def test_redeliver_refuses_a_delivery_of_another_webhook(client, auth, make, admin, receiver, loopback_allowed):
     one = hook(admin, receiver.url, name="one", events=["create"])
     other = hook(admin, receiver.url, name="other", events=["create"])
     make.ticket()

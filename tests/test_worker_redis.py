@@ -28,7 +28,7 @@ from webapp.services.comments import add_comment
 from webapp.services.tickets import change_status
 from webapp.db.utc import utcnow
 
-from .conftest import CsrfClient, make_app
+from .conftest import LOOPBACK_NETWORK, CsrfClient, make_app
 from .factories import PASSWORD, Factories
 from .jobs_fixtures import (  # noqa: F401
     closed_port_url, committed_app, committed_db, dispatch_jobs_waiting, dispose, queue_name, receiver, redis_url,
@@ -42,7 +42,7 @@ SECRET = "redis-test-secret-0123456789"
 
 @pytest.fixture
 def rq_app(committed_app, redis_url, queue_name):
-    return committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name)
+    return committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name, WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
 
 
 def run_burst(app) -> None:
@@ -106,9 +106,12 @@ def load_schedule(redis_url: str, queue_name: str, monkeypatch) -> CronScheduler
 def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(redis_url, queue_name, monkeypatch):
     scheduled = {job.func_name: job for job in load_schedule(redis_url, queue_name, monkeypatch).get_jobs()}
     assert set(scheduled) == {"webapp.jobs.tasks.sweep", "webapp.jobs.tasks.requeue_undelivered",
-                              "webapp.jobs.tasks.purge_idempotency_records", "webapp.jobs.tasks.resume_bulk_jobs"}
+                              "webapp.jobs.tasks.purge_idempotency_records", "webapp.jobs.tasks.prune_deliveries",
+                              "webapp.jobs.tasks.resume_bulk_jobs"}
     purge = scheduled["webapp.jobs.tasks.purge_idempotency_records"]
     assert (purge.cron, purge.queue_name) == ("30 * * * *", queue_name)
+    prune = scheduled["webapp.jobs.tasks.prune_deliveries"]
+    assert (prune.cron, prune.queue_name) == ("45 * * * *", queue_name)
     assert (scheduled["webapp.jobs.tasks.sweep"].cron, scheduled["webapp.jobs.tasks.sweep"].queue_name) == ("0 * * * *", queue_name)
     assert (scheduled["webapp.jobs.tasks.requeue_undelivered"].interval,
             scheduled["webapp.jobs.tasks.requeue_undelivered"].queue_name) == (60, queue_name)
@@ -117,7 +120,8 @@ def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(r
 
 
 def test_redis_down_then_up_loses_nothing(committed_app, redis_url, queue_name, receiver, monkeypatch):
-    app = committed_app(REDIS_URL=closed_port_url("redis", "/0"), RQ_QUEUE=queue_name)
+    app = committed_app(REDIS_URL=closed_port_url("redis", "/0"), RQ_QUEUE=queue_name,
+                        WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
     with app.app_context():
         make = Factories()
         make.user("admin", role=Role.ADMIN)
@@ -153,6 +157,34 @@ def test_redis_down_then_up_loses_nothing(committed_app, redis_url, queue_name, 
     assert all(verify_signature(SECRET, r.headers, r.body) for r in receiver.requests)
 
 
+def test_redis_wiped_mid_run_loses_nothing(committed_app, redis_url, queue_name, receiver, monkeypatch):
+    """Redis holds nothing that cannot be rebuilt: with every queued job and mark gone (as after a
+    restart without persistence), the cron's requeue finds the backlog in the database."""
+    app = committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name, WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
+    with app.app_context():
+        make = Factories()
+        webhooks.create_webhook(make.user(role=Role.ADMIN), name="n8n", url=receiver.url, secret=SECRET)
+        agent = make.user()
+        ticket = make.ticket(actor=agent)
+        change_status(agent, ticket, Status.IN_PROGRESS)
+        add_comment(agent, ticket, "Written while Redis still had its jobs.")
+        since_webhook = sorted(db.session.scalars(
+            sa.select(AuditEvent.id).where(AuditEvent.id >= _webhook_created_event_id())))
+    assert queued(app) >= 1 and receiver.requests == []
+    connection = Redis.from_url(redis_url)  # wipe what this app wrote (the suite shares the server)
+    wiped = [*connection.scan_iter(match=f"rq:*{queue_name}*"), *connection.scan_iter(match=f"ticketing:*{queue_name}*")]
+    connection.delete(*wiped, *(f"rq:job:{job_id}" for job_id in Queue(queue_name, connection=connection).job_ids))
+    connection.close()
+    assert queued(app) == 0
+
+    load_schedule(redis_url, queue_name, monkeypatch).enqueue_jobs()
+    run_burst(app)
+    delivered = sorted(int(r.headers["X-Ticketing-Event-Id"]) for r in receiver.requests)
+    assert delivered == since_webhook  # every event, each exactly once
+    with app.app_context():
+        assert _undispatched() == 0
+
+
 def _webhook_created_event_id() -> int:
     return db.session.scalar(sa.select(AuditEvent.id).filter_by(action="webhook_create"))
 
@@ -164,9 +196,10 @@ def _undispatched() -> int:
 def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url, queue_name, receiver, tmp_path):
     """`rq cron --url $REDIS_URL webapp.jobs.schedule` enqueues the requeue job; `python worker.py --burst` runs it."""
     env = {**os.environ, "DATABASE_URL": committed_db, "SECRET_KEY": "process-test", "REDIS_URL": redis_url,
-           "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path)}
+           "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path), "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK_NETWORK}
     env.pop("TEST_DATABASE_URL", None)
-    app = make_app(committed_db, REDIS_URL=closed_port_url("redis", "/0"))  # the web process, Redis down
+    app = make_app(committed_db, REDIS_URL=closed_port_url("redis", "/0"),  # the web process, Redis down
+                   WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
     with app.app_context():
         make = Factories()
         webhooks.create_webhook(make.user(role=Role.ADMIN), name="n8n", url=receiver.url, secret=SECRET)

@@ -6,6 +6,8 @@ from jinja2 import StrictUndefined
 
 from . import config as config_module
 from .db import sqlite  # noqa: F401  (its engine listeners configure SQLite connections)
+from .db import redact  # noqa: F401  (its engine listener keeps row values out of error text)
+from .db.search_schema import include_name
 from .db.utc import render_migration_type
 from .extensions import csrf, login_manager, migrate
 from .extensions import db as sqlalchemy_db  # `db` here is the webapp.db package
@@ -36,7 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     sqlalchemy_db.init_app(app)
     migrate.init_app(
         app, sqlalchemy_db, directory=str(ROOT / "migrations"), render_as_batch=True,
-        compare_type=True, render_item=render_migration_type,
+        compare_type=True, render_item=render_migration_type, include_name=include_name,
     )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -48,47 +50,49 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import cli, jobs, ops, ratelimit
     from .auth.access import check_declarations
     from .db import pool, reuse
-    from .http import errors
+    from .http import errors, plain_http
+    from .services import egress
     from .ui import templating
 
+    egress.parse_networks(app.config["WEBHOOK_ALLOWED_NETWORKS"])  # a typo stops the app here
     ops.init_app(app)
     ratelimit.init_app(app)
     scheduler = jobs.init_app(app)
     pool.init_app(app)
-    _register_request_hooks(app, scheduler=scheduler, end_reads_with_commit=reuse.init_app(app))
+    reuse.init_app(app)
+    _register_request_hooks(app, scheduler=scheduler)
     errors.register(app)
+    plain_http.check_at_start(app)
     templating.register(app)
     cli.register(app)
     check_declarations(app)
     return app
 
 
-def _register_request_hooks(app: Flask, *, scheduler, end_reads_with_commit: bool) -> None:
+def _register_request_hooks(app: Flask, *, scheduler) -> None:
     """Every before/after/teardown request hook of the app, here and nowhere else, in the order they run.
 
     Before a request: 1. the latency timer (it measures everything after it); 2. the request id (log
-    lines and refusals carry it); then Flask-WTF's CSRF check (registered by the extension); 3. the
-    embedded scheduler's start, once; 4. the API key's rate budget (before the access check, so
-    refused calls spend budget too); 5. the route's declared access policy.
+    lines and refusals carry it); 3. a streamed (chunked) body read and held to MAX_CONTENT_LENGTH,
+    before anything parses it; then Flask-WTF's CSRF check (registered by the extension); 4. the
+    embedded scheduler's start, once; 5. the API key's rate budget (before the access check, so
+    refused calls spend budget too); 6. the route's declared access policy.
     After it (Flask calls these in the reverse of the order they are registered; listed as they run):
     1. the X-RateLimit-* headers; 2. the latency observation; 3. the request id and security headers;
     then Flask-Login's remember-cookie update (registered by the extension).
-    At teardown: the read-only COMMIT (db/reuse.py), before Flask-SQLAlchemy removes the session.
     """
     from .api.ratelimit import budget_headers, spend_budget
     from .auth.access import enforce_access
-    from .db.reuse import commit_if_read_only
+    from .http.bodies import cap_streamed_body
     from .ops.http import finish_response, start_request
     from .ops.metrics import observe, start_timer
 
     # Ahead of the hooks extensions registered at init (Flask-WTF's CSRF check), so refusals are timed too.
-    app.before_request_funcs.setdefault(None, [])[:0] = [start_timer, start_request]
+    app.before_request_funcs.setdefault(None, [])[:0] = [start_timer, start_request, cap_streamed_body]
     for hook in (*([scheduler.ensure_started] if scheduler else []), spend_budget, enforce_access):
         app.before_request(hook)
     for hook in reversed((budget_headers, observe, finish_response)):
         app.after_request(hook)
-    if end_reads_with_commit:
-        app.teardown_appcontext(commit_if_read_only)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -10,8 +10,10 @@ from .extensions import db
 from .ui.templating import exact_time
 from .db.utc import utcnow
 from .models import Category, CtiType, Item, Role
+from .ops.one_time_secrets import OneTimeSecrets
 from .services import ValidationError
 from .services import sweep as sweep_service
+from .services.saved_views import seed_builtin_views
 from .services.users import create_user, find_user, rotate_api_key
 
 DEMO_PASSWORD = "admin123"
@@ -40,8 +42,8 @@ def register(app) -> None:
 
 @click.command("seed")
 def seed():
-    """Create the admin, the goddard service account and a sample CTI tree (idempotent)."""
-    created = []
+    """Create the admin, the goddard service account, a sample CTI tree and the built-in views (idempotent)."""
+    created, shown = [], _one_time()
     if find_user("admin") is None:
         embedded = current_app.config["EMBEDDED"]
         password = DEMO_PASSWORD if embedded else secrets.token_urlsafe(12)
@@ -50,15 +52,23 @@ def seed():
         if embedded:
             click.echo(f"admin password: {password}  (demo default: change it after signing in)")
         else:
-            click.echo(f"admin password: {password}  (shown once; store it now)")
+            shown.show("admin password", password, "  (shown once; store it now)")
     if find_user("goddard") is None:
         _, key = create_user(None, username="goddard", display_name="Goddard", role=Role.SERVICE)
         created.append("goddard")
-        click.echo(f"goddard API key: {key}")
+        shown.show("goddard API key", key)
     added = _seed_cti()
     if added:
         created.append(f"{added} CTI entries")
+    views = seed_builtin_views()
+    if views:
+        created.append(f"{views} built-in view{'' if views == 1 else 's'}")
     click.echo("Seeded: " + ", ".join(created) if created else "Nothing to seed: already done.")
+
+
+def _one_time() -> OneTimeSecrets:
+    """New passwords and keys: on the terminal, else in a mode-600 file in the instance folder."""
+    return OneTimeSecrets(current_app.instance_path)
 
 
 def _seed_cti() -> int:
@@ -100,7 +110,7 @@ def create_user_command(username, display_name, role, password):
         raise click.ClickException(exc.message) from None
     click.echo(f"Created {user.role} {user.username}.")
     if key:
-        click.echo(f"{user.username} API key: {key}")
+        _one_time().show(f"{user.username} API key", key)
 
 
 @click.command("rotate-api-key")
@@ -111,7 +121,7 @@ def rotate_api_key_command(username):
     if user is None:
         raise click.ClickException(f"No user {username!r}.")
     key = rotate_api_key(None, user)
-    click.echo(f"{user.username} API key: {key}")
+    _one_time().show(f"{user.username} API key", key)
 
 
 def _as_of(_ctx, _param, value):

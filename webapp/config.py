@@ -49,7 +49,10 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "EMBEDDED_SCHEDULER": _bool(env.get("EMBEDDED_SCHEDULER"), True),
         "WEBHOOK_MAX_ATTEMPTS": int(env.get("WEBHOOK_MAX_ATTEMPTS") or 10),
         "WEBHOOK_BACKOFF_SECONDS": int(env.get("WEBHOOK_BACKOFF_SECONDS") or 30),
+        "DELIVERY_RETENTION_DAYS": int(env.get("DELIVERY_RETENTION_DAYS") or 30),
         "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS") or 10),
+        # CIDRs webhooks may reach although loopback, link-local, unspecified or multicast.
+        "WEBHOOK_ALLOWED_NETWORKS": env.get("WEBHOOK_ALLOWED_NETWORKS") or "",
         "OUTBOX_LINGER_SECONDS": float(env.get("OUTBOX_LINGER_SECONDS") or 1),
         "OUTBOX_MARK_DELAY_SECONDS": float(env.get("OUTBOX_MARK_DELAY_SECONDS") or 0.05),
         # Connections a bulk job changes its chunks on side by side (PostgreSQL; SQLite uses one).
@@ -71,10 +74,15 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
 
 
 def engine_options(url: str, env) -> dict:
-    """Connects give up instead of hanging; a pooled connection is pinged before each use, so a dead one is replaced."""
+    """Connects give up instead of hanging; a pooled connection is pinged before each use, so a dead one is replaced.
+
+    Errors never carry the statement's bound values (a password hash, a webhook secret): they end
+    up in logs (SECURITY.md, "Secrets in logs").
+    """
     if url.startswith("sqlite"):
-        return {}
+        return {"hide_parameters": True}
     return {
+        "hide_parameters": True,
         "pool_size": int(env.get("DB_POOL_SIZE") or 5),
         "max_overflow": int(env.get("DB_MAX_OVERFLOW") or 5),
         "connect_args": {
@@ -100,6 +108,7 @@ RATE_LIMITS = {
     "API_RATE_LIMIT": "300 per minute",              # requests per API key
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",  # failed sign-ins per username
     "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",  # failed sign-ins per client address
+    "API_BAD_KEY_LIMIT_PER_ADDRESS": "100 per 5 minutes",  # unknown API keys per client address
 }
 
 

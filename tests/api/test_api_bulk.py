@@ -91,6 +91,24 @@ def test_a_filter_runs_as_a_job_whose_progress_and_results_can_be_read(api, make
     assert other.status == Status.OPEN and closed_one.status == Status.CLOSED
 
 
+def test_a_filter_with_a_search_changes_only_the_matches(api, make, keys):
+    """`q` selects as GET /api/tickets?q= does: with the other filters, and through every status given."""
+    disks = [make.ticket(actor=keys.service, title=f"Disk full on web0{n}", severity=4) for n in (1, 2)]
+    unrelated = make.ticket(actor=keys.service, title="Printer jam", severity=4)
+    other_sev = make.ticket(actor=keys.service, title="Disk full on db01", severity=2)
+    response = api.post(BULK, json={"filter": {"q": "disk", "severity": 4}, "changes": {"severity": 3}})
+    assert response.status_code == 202
+    read = api.get(response.headers["Location"]).get_json()
+    assert (read["status"], read["total"]) == ("done", 2)
+    assert sorted(read["updated"]) == sorted(t.display_id for t in disks)
+    assert [t.severity for t in disks] == [3, 3] and unrelated.severity == 4 and other_sev.severity == 2
+
+
+def test_a_filter_whose_search_cannot_run_is_refused_by_name(api):
+    response = api.post(BULK, json={"filter": {"q": "the of"}, "changes": {"severity": 3}})
+    assert response.status_code == 422 and "filter.q" in response.get_json()["error"]["fields"]
+
+
 def test_a_job_is_only_shown_to_its_owner(api, make, keys):
     api.post(BULK, json={"filter": {"dedupKey": "nothing-matches"}, "changes": {"severity": 1}})
     job_id = db.session.scalar(sa.select(BulkJob.id))
@@ -116,7 +134,7 @@ def test_bad_bodies_name_each_bad_field(api, make, keys):
         ({"filter": {"severity": "9", "stauts": "OPEN"}, "changes": {"severity": 1}}, {"filter.stauts"}),
         ({"filter": {"severity": "9"}, "changes": {"severity": 1}}, {"filter.severity"}),
         ({"filter": {"status": {"nested": True}}, "changes": {"severity": 1}}, {"filter.status"}),
-        ({"tickets": [ticket.display_id], "filter": {}, "changes": {"severity": 1}}, {"tickets"}),
+        ({"tickets": [ticket.display_id], "filter": {}, "changes": {"severity": 1}}, {"tickets", "filter"}),
         ({"changes": {"severity": 1}}, {"tickets"}),
         ({"tickets": [ticket.display_id], "changes": {"comment": "a\x00b"}}, {"changes.comment"}),
     ]

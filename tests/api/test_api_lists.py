@@ -174,6 +174,16 @@ def test_audit_lists_every_event_in_order(api, make, keys):
     assert items[4]["before"]["body"] == "on it"
 
 
+def test_ids_inside_audited_values_are_strings_like_every_other_id(api, make, keys):
+    ticket = make.ticket(actor=keys.service, severity=3, assignee=keys.service)
+    created = _follow(api, f"/api/tickets/{ticket.display_id}/audit")[0][0]
+    assert created["after"]["assignee"]["id"] == str(keys.service.id)
+    route = created["after"]["cti"]
+    assert (route["categoryId"], route["typeId"], route["itemId"]) == (
+        str(ticket.category_id), str(ticket.type_id), str(ticket.item_id))
+    assert created["after"]["severity"] == 3  # numbers that are not ids stay numbers
+
+
 def test_cti_lists_active_entries_unless_asked(api, make):
     category, cti_type, backup = make.cti("TheWrightServer", "Automation", "Backup")
     make.cti("TheWrightServer", "Automation", "Old job", active=False)

@@ -22,14 +22,44 @@ def _node(workflow, name):
     return next(node for node in workflow["nodes"] if node["name"] == name)
 
 
-def _render(template: str, values: dict) -> str:
-    """Evaluate the workflow's n8n expressions the simple way: each {{ … }} from `values`."""
-    text = template.removeprefix("=")
-    return EXPRESSION.sub(lambda m: values.get(m[0][2:-2].strip(), "expr"), text)
+NODE_OUTPUT = re.compile(r"\$\('(?P<node>[^']+)'\)\.item\.json\.(?P<field>\w+)")
+VOLATILE = re.compile(r"\$now|\$today|Date\.now|new Date")  # a new value each time n8n evaluates it
+
+
+def _render(template: str, values: dict, *, workflow=None, attempt: int = 1) -> str:
+    """Evaluate the workflow's n8n expressions as n8n would on try number `attempt` of a node: each
+    {{ … }} from `values`; `$('Node').item.json.field` is what that node output once in this run;
+    a volatile expression ($now, …) differs from try to try, since n8n evaluates it again."""
+    def evaluate(match) -> str:
+        expression = match[0][2:-2].strip()
+        if expression in values:
+            return values[expression]
+        if (output := NODE_OUTPUT.fullmatch(expression)) and workflow is not None:
+            return _node_output(workflow, output["node"], output["field"])
+        return f"changes on try {attempt}" if VOLATILE.search(expression) else "expr"
+
+    return EXPRESSION.sub(evaluate, template.removeprefix("="))
+
+
+def _node_output(workflow, name: str, field: str) -> str:
+    """A Set node's field, as it ran once at the start of the run (before any retry downstream)."""
+    assignments = _node(workflow, name)["parameters"]["assignments"]["assignments"]
+    value = next(item["value"] for item in assignments if item["name"] == field)
+    return _render(value, {}, workflow=workflow, attempt=0)
+
+
+PLACEHOLDERS = {"<TheWrightServer category ID>": "categoryId", "<Automation type ID>": "typeId",
+                "<Backup item ID>": "itemId", "<Goddard user ID>": "assigneeId"}
+
+
+def _filled(body: dict, n8n_body: dict) -> dict:
+    """The body with its `<… ID>` placeholders replaced by the ids step 2 of the doc looks up."""
+    return {name: n8n_body[PLACEHOLDERS[value]] if value in PLACEHOLDERS else value for name, value in body.items()}
 
 
 def test_workflow_chains_create_then_comment(workflow):
-    assert workflow["connections"]["Start"]["main"][0][0]["node"] == "Create ticket"
+    assert workflow["connections"]["Start"]["main"][0][0]["node"] == "Stamp"
+    assert workflow["connections"]["Stamp"]["main"][0][0]["node"] == "Create ticket"
     assert workflow["connections"]["Create ticket"]["main"][0][0]["node"] == "Comment on ticket"
     for name in ("Create ticket", "Comment on ticket"):
         node = _node(workflow, name)
@@ -43,11 +73,9 @@ def test_workflow_chains_create_then_comment(workflow):
 
 def test_workflow_requests_work_against_the_api(api, workflow, n8n_body):
     create = _node(workflow, "Create ticket")["parameters"]
-    body = json.loads(_render(create["jsonBody"], {}))
+    body = json.loads(_render(create["jsonBody"], {}, workflow=workflow))
     assert set(body) == set(n8n_body)
-    placeholders = {"<TheWrightServer category ID>": "categoryId", "<Automation type ID>": "typeId",
-                    "<Backup item ID>": "itemId", "<Goddard user ID>": "assigneeId"}
-    body = {name: n8n_body[placeholders[value]] if value in placeholders else value for name, value in body.items()}
+    body = _filled(body, n8n_body)
     key = _render(create["headerParameters"]["parameters"][0]["value"], {"$execution.id": "981"})
     path = create["url"].removeprefix("http://127.0.0.1:5000")
 
@@ -62,6 +90,20 @@ def test_workflow_requests_work_against_the_api(api, workflow, n8n_body):
                       json=json.loads(_render(comment["jsonBody"], {"$execution.id": "981"})))
     assert posted.status_code == 201
     assert posted.get_json()["body"] == "Backup archive verified by n8n execution 981."
+
+
+def test_a_retried_create_sends_the_same_body_and_gets_the_first_answer(api, workflow, n8n_body):
+    """n8n evaluates the node's expressions again on each try; the Idempotency-Key stays the same,
+    so the body must too, or the retry gets 422 instead of the ticket the first try made."""
+    create = _node(workflow, "Create ticket")["parameters"]
+    bodies = [_render(create["jsonBody"], {}, workflow=workflow, attempt=attempt) for attempt in (1, 2)]
+    assert bodies[0] == bodies[1], "a retry would change the body under the same Idempotency-Key"
+    body = _filled(json.loads(bodies[0]), n8n_body)
+    key = _render(create["headerParameters"]["parameters"][0]["value"], {"$execution.id": "982"})
+    first = api.post("/api/tickets", json=body, headers={"Idempotency-Key": key})
+    again = api.post("/api/tickets", json=body, headers={"Idempotency-Key": key})
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true" and again.get_json()["id"] == first.get_json()["id"]
 
 
 def test_doc_mentions_every_lookup_route():

@@ -123,7 +123,7 @@ def test_the_admin_log_pages_older_and_newer_with_the_shared_helper(app, make):
     assert [event.id for event in first.items] == expected[:3] and first.prev_before is None
 
 
-def test_webhook_deliveries_page_through_to_the_last_page_without_an_empty_one(client, make):
+def test_webhook_deliveries_page_through_to_the_last_page_without_an_empty_one(client, make, loopback_allowed):
     admin = make.user("root", role=Role.ADMIN)
     AuthActions(client).login("root")
     hook = webhook_service.create_webhook(admin, name="n8n", url="http://127.0.0.1:9/hook", secret="s" * 32,

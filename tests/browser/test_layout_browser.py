@@ -34,7 +34,7 @@ def sample(live_server):
         return {"user": agent.username, "pages": {
             "dashboard": "/", "new-ticket": "/tickets/new", "ticket": f"/tickets/{ticket.display_id}",
             "ticket-comments": f"/tickets/{ticket.display_id}/comments",
-            "ticket-audit": f"/tickets/{ticket.display_id}/audit",
+            "ticket-audit": f"/tickets/{ticket.display_id}/audit", "profile": "/profile",
         }}
 
 
@@ -73,7 +73,7 @@ def test_dark_mode_follows_the_system_setting(browser, live_server, sample):
     assert backgrounds["dark"] in ("rgb(15, 19, 26)",)
 
 
-@pytest.mark.parametrize("name", ["dashboard", "new-ticket", "ticket", "ticket-comments", "ticket-audit"])
+@pytest.mark.parametrize("name", ["dashboard", "new-ticket", "ticket", "ticket-comments", "ticket-audit", "profile"])
 def test_pages_fit_a_phone_screen(browser, live_server, sample, name):
     page = signed_in_page(browser, live_server, sample, viewport={"width": 375, "height": 740},
                           is_mobile=True, has_touch=True)

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from webapp.extensions import db
 
+from ..factories import PASSWORD
+
 ANONYMOUS, AGENT, ADMIN, SERVICE, WRONG_KEY, DEACTIVATED = CALLERS = (
     "anonymous", "agent", "admin", "service-key", "wrong-key", "deactivated")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -70,12 +72,19 @@ NEW_TICKET = {"title": "Disk full", "overview": "On web-1.", "severity": "2", "c
               "type_id": "{type}", "item_id": "{item}", "assignee_id": ""}
 HOOK_FORM = {"name": "n8n", "url": "https://n8n.example.com/webhook/x", "secret": "s" * 24, "events": "create"}
 API_TICKET = "/api/tickets/{ticket}"
+VIEW = "/views/{shared_view}"
+API_VIEW = "/api/views/{robot_view}"
 
 ROUTES = [
     # sign-in, probes, static files and the API's docs: public
     R("auth.login", "GET", "/login", public(200, signed_in=HOME)),
     R("auth.login", "POST", "/login", public(422, signed_in=HOME), form={"username": "agent", "password": "wrong"}),
     R("auth.logout", "POST", "/logout", staff(303)),
+    # a person's own account
+    R("auth.profile", "GET", "/profile", staff(200)),
+    R("auth.change_password", "POST", "/profile/password", staff(303),
+      form={"current_password": PASSWORD, "password": "a new password 123"}),
+    R("auth.sign_out_everywhere", "POST", "/profile/sign-out-everywhere", staff(303)),
     R("ops.healthz", "GET", "/healthz", public(200)),
     R("ops.readyz", "GET", "/readyz", public(200)),
     R("ops.metrics", "GET", "/metrics", public(200)),  # guarded by address or token, not by sign-in
@@ -85,6 +94,7 @@ ROUTES = [
     # the agent UI
     R("web.dashboard", "GET", "/", staff(200)),
     R("web.my_tickets", "GET", "/my-tickets", staff(200)),
+    R("web.search_tickets", "GET", "/search?q=disk", staff(303)),
     R("web.new_ticket", "GET", "/tickets/new", staff(200)),
     R("web.create_ticket", "POST", "/tickets/new", staff(303), form=NEW_TICKET),
     R("web.cti_types", "GET", "/cti/types?category_id={category}", staff(200)),
@@ -101,6 +111,10 @@ ROUTES = [
       form={"category_id": "{category}", "type_id": "{type}", "item_id": "{other_item}"}),
     R("web.add_comment", "POST", TICKET + "/comments", staff(303), form={"body": "Looking."}),
     R("web.delete_comment", "POST", TICKET + "/comments/{comment}/delete", staff(303)),  # the agent's own
+    R("web.views", "GET", "/views?severity=1", staff(200)),
+    R("web.create_view", "POST", "/views", staff(303), form={"name": "Sev 1", "filters": "severity=1"}),
+    R("web.update_view", "POST", VIEW, staff(303), form={"name": "Renamed", "filters": ""}),  # shared: owner, admin
+    R("web.delete_view", "POST", VIEW + "/delete", staff(303), form={"filters": ""}),
     R("web.bulk_change", "POST", "/tickets/bulk", staff(303), form={"ticket": "{ticket}", "status": "IN_PROGRESS"}),
     R("web.bulk_count", "GET", "/tickets/bulk/count?queue={category}", staff(200)),
     R("web.bulk_assignees", "GET", "/tickets/bulk/assignees", staff(200)),
@@ -153,6 +167,12 @@ ROUTES = [
     R("api.add_comment", "POST", API_TICKET + "/comments", api(201), json={"body": "Seen by the robot."}),
     R("api.get_comment", "GET", API_TICKET + "/comments/{comment}", api(200)),
     R("api.delete_comment", "DELETE", API_TICKET + "/comments/{robot_comment}", api(204)),  # the robot's own
+    R("api.list_views", "GET", "/api/views", api(200)),
+    R("api.create_view", "POST", "/api/views", api(201), json={"name": "Robot work", "filters": {"assignee": "me"}}),
+    R("api.get_view", "GET", API_VIEW, api(200)),
+    R("api.update_view", "PATCH", API_VIEW, api(200), json={"name": "Renamed"}),  # the robot's own
+    R("api.delete_view", "DELETE", API_VIEW, api(204)),
+    R("api.view_tickets", "GET", API_VIEW + "/tickets", api(200)),
 ]
 
 
@@ -163,6 +183,7 @@ class World:
         from webapp.models import AuditEvent, Role, WebhookDelivery
         from webapp.services import bulk, bulk_jobs, webhooks
         from webapp.services.comments import add_comment
+        from webapp.services.saved_views import create_view
         from webapp.services.users import rotate_api_key
 
         admin = make.user("admin", role=Role.ADMIN)
@@ -190,14 +211,14 @@ class World:
             "robot_comment": add_comment(robot, ticket, "robot note").id,
             "target": target.id, "robot": robot.id, "webhook": hook.id, "delivery": delivery.id,
             "bulk_job": jobs[agent], "robot_bulk_job": jobs[robot],
+            "shared_view": create_view(agent, name="Agent's shared", filters={"severity": "2"}, shared=True).id,
+            "robot_view": create_view(robot, name="Robot's own", filters={"assignee": "me"}).id,
         }
 
     def become(self, client, caller: str) -> dict:
         """Sign a fresh `client` in as `caller` (or not); return the headers its requests carry."""
         from webapp.models import User
         from webapp.services.users import set_active
-
-        from ..factories import PASSWORD
 
         name = {AGENT: "agent", ADMIN: "admin", DEACTIVATED: "gone"}.get(caller)
         if name:

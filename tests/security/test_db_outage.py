@@ -181,7 +181,7 @@ def test_an_unreachable_database_is_a_503_not_a_500_in_every_mode(caplog):
     app = make_app(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = "1"  # a signed-in agent: the page must load them from the database
+        session["_user_id"] = "1:" + "x" * 43  # a signed-in agent's sign-in: the page must load it from the database
     page = client.get("/")
     assert (page.status_code, page.mimetype) == (503, "text/html") and b"database cannot be reached" in page.data
     assert b"Sign out" not in page.data  # rendered as anonymous, without asking the database again

@@ -103,7 +103,8 @@ def test_the_limiter_keeps_no_username_in_clear(app):
         assert account_key() == key and "agent" not in key.lower().removeprefix("account:")
 
 
-@pytest.mark.parametrize("setting", ["LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "API_RATE_LIMIT"])
+@pytest.mark.parametrize("setting", ["LOGIN_LIMIT_PER_ACCOUNT", "LOGIN_LIMIT_PER_ADDRESS", "API_RATE_LIMIT",
+                                     "API_BAD_KEY_LIMIT_PER_ADDRESS"])
 def test_a_mistyped_limit_stops_the_app_at_start_up(database_url, setting):
     with pytest.raises(RuntimeError, match=setting):
         make_app(database_url, **{setting: "five a day"})
@@ -115,6 +116,7 @@ def test_the_documented_defaults(tmp_path):
     settings = from_env({"INSTANCE_PATH": str(tmp_path)})
     assert settings["LOGIN_LIMIT_PER_ACCOUNT"] == "5 per 15 minutes"
     assert settings["LOGIN_LIMIT_PER_ADDRESS"] == "30 per 15 minutes"
+    assert settings["API_BAD_KEY_LIMIT_PER_ADDRESS"] == "100 per 5 minutes"
 
 
 @pytest.mark.redis
@@ -137,3 +139,31 @@ def test_redis_down_still_lets_people_sign_in_and_counts_in_memory(database_url,
     client = app.test_client()
     attempt = {"username": "nobody-while-redis-is-down", "password": WRONG}
     assert [client.post("/login", data=attempt).status_code for _ in range(3)] == [422, 422, 429]
+
+
+def change_password(client, current, new="a new password 123"):
+    return client.post("/profile/password", data={"current_password": current, "password": new},
+                       environ_base={"REMOTE_ADDR": "10.0.0.7"})
+
+
+def test_the_profile_pages_current_password_shares_the_accounts_budget(client, make, limits, monkeypatch):
+    """A stolen session cannot guess the password on the profile page past the sign-in budget."""
+    make.user("holder")
+    assert sign_in(client, "holder", PASSWORD).status_code == 303
+    assert [change_password(client, WRONG).status_code for _ in range(3)] == [422] * 3
+    checked = []
+    monkeypatch.setattr("webapp.models.user.User.check_password", lambda self, password: checked.append(1))
+    refused = change_password(client, PASSWORD)
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 15 * 60
+    assert "Too many wrong passwords for this account" in refused.get_data(as_text=True)
+    assert checked == []  # not even checked
+    assert sign_in(CsrfClient(client.application), "holder", PASSWORD).status_code == 429  # nor on the form
+
+
+def test_a_right_current_password_clears_the_accounts_failures(client, make, limits):
+    make.user("typist")
+    assert sign_in(client, "typist", PASSWORD).status_code == 303
+    assert [change_password(client, WRONG).status_code for _ in range(2)] == [422] * 2
+    assert change_password(client, PASSWORD, new="short").status_code == 422  # the new one is refused
+    assert change_password(client, PASSWORD).status_code == 303
+    assert [change_password(client, WRONG).status_code for _ in range(2)] == [422] * 2  # a fresh count

@@ -26,9 +26,11 @@ def test_a_second_page_does_not_read_the_signed_in_user(client, agent):
     assert user_reads(client) == 0
 
 
-def test_a_role_change_made_here_applies_on_the_next_page(client, agent, make):
+def test_a_role_change_made_here_applies_on_the_next_page(client, auth, agent):
     client.get("/")
     update_user(None, agent, role="ADMIN")
+    assert client.get("/admin/users").status_code == 302  # a role change ends the sign-in
+    auth.login("agent")
     assert client.get("/admin/users").status_code == 200
 
 

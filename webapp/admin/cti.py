@@ -5,6 +5,7 @@ from flask import flash, redirect, request, url_for
 
 from ..auth.access import ADMIN, access
 from ..services import cti_admin
+from ..services.base import parse_id
 from ..ui.rendering import render, render_partial, wants_fragment
 from . import bp
 from .helpers import actor, attempt
@@ -53,7 +54,7 @@ def cti():
 def cti_add(level: str):
     name, parent_id = request.form.get("name", ""), request.form.get("parent_id") or None
     entry, error = attempt(cti_admin.add_entry, actor(), level, name, parent_id)
-    slot = (level, int(parent_id) if parent_id and parent_id.isdigit() else None)
+    slot = (level, parse_id(parent_id))
     if error and "name" not in error.fields:  # the parent vanished: no form of its own to show it
         return _tree(TreeState(banner=("error", error.message)), 422)
     if error:

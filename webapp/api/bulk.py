@@ -8,7 +8,8 @@ from ..auth.access import API, access, api_user
 from ..services import ValidationError
 from ..services import bulk as bulk_service
 from ..services import bulk_jobs
-from ..services.base import parse_id, storable
+from ..services.base import parse_id
+from ..services.text import text_fault
 from . import bp
 from .errors import api_fields
 from .idempotency import idempotent
@@ -38,8 +39,10 @@ def bulk_tickets():
 def _bulk_change():
     body = json_object({"tickets", "filter", "changes"})
     if ("tickets" in body) == ("filter" in body):
-        raise ValidationError({"tickets": "Give either `tickets` (a list of display ids) or `filter` "
-                                          "(the filters of GET /api/tickets), not both."})
+        both = "tickets" in body
+        message = ("Give either `tickets` (a list of display ids) or `filter` (the filters of GET /api/tickets), "
+                   + ("not both." if both else "one of them."))
+        raise ValidationError({"tickets": message, **({"filter": message} if both else {})})
     targets = _targets(body["tickets"]) if "tickets" in body else None
     filter_args = _filter_args(body["filter"]) if "filter" in body else None
     raw_changes = _changes(body.get("changes"))
@@ -125,7 +128,7 @@ def _filter_args(value) -> dict:
 
 
 def _query_value(value) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and storable(value))
+    return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, str) and text_fault(value) is None)
 
 
 def failure_json(failure: bulk_service.Failure) -> dict:

@@ -3,6 +3,8 @@ from ..models import BulkStatus, Role, Status
 from ..services.bulk import BULK_MAX, INLINE_MAX, REF_MAX
 from ..services.comments import BODY_MAX
 from ..services.idempotency import KEY_MAX
+from ..services.listing import FILTER_NAMES
+from ..services.saved_views import NAME_MAX as VIEW_NAME_MAX
 from ..services.tickets import DEDUP_KEY_MAX, OVERVIEW_MAX, TITLE_MAX
 
 
@@ -49,6 +51,18 @@ def _page(item: str) -> dict:
 
 
 _NAMED = {"id": ID_OUT, "name": {"type": "string"}}
+_FILTER_VALUE = {"type": ["string", "integer", "array"], "items": {"type": ["string", "integer"]}}
+VIEW_NAME = {"type": "string", "minLength": 1, "maxLength": VIEW_NAME_MAX,
+             "description": "Unique among the shared views, or among your own; no control characters."}
+VIEW_SHARED = {"type": "boolean", "description": "true: every agent sees it in their sidebar; false: only you."}
+VIEW_FILTERS_IN = {
+    "type": "object", "additionalProperties": False,
+    "properties": {name: _FILTER_VALUE for names in FILTER_NAMES.values() for name in names},
+    "description": "The filters of GET /api/tickets or of the dashboard URL (`status`, `severity`, `queue` or "
+                   "`categoryId`, `assignee` or `assigneeId` with `me` meaning whoever looks, `updatedSince`, "
+                   "`dedupKey`); stored as the dashboard's arguments. No `status` means OPEN and IN_PROGRESS, "
+                   "as on the dashboard; give `all` for every status.",
+}
 
 ERROR_DETAIL = _object({
     "code": {"type": "string", "description": "Stable, machine-readable: invalid, not_found, conflict, …"},
@@ -104,6 +118,12 @@ SCHEMAS = {
         "deduplicated": {
             "type": "boolean",
             "description": "POST /api/tickets only: true when an open ticket with the same dedupKey took the report.",
+        },
+        "snippet": {
+            "type": "string",
+            "description": "GET /api/tickets with `q` only: where the overview or the comments match, as HTML: "
+                           "the text escaped, each match in <mark>…</mark> (no other tags), fragments joined "
+                           "by … (only the title matched: the overview's first words, unmarked).",
         },
     }, required=[
         "id", "displayId", "url", "apiUrl", "title", "overview", "severity", "severityLabel", "status",
@@ -196,6 +216,22 @@ SCHEMAS = {
         "after": {"description": "The value after the change, as audited."},
         "createdAt": TIME,
     }),
+    "View": _object({
+        "id": ID_OUT, "name": {"type": "string"}, "shared": {"type": "boolean"},
+        "builtIn": {"type": "boolean", "description": "Seeded for everyone (no owner); admins may change it."},
+        "owner": {"oneOf": [ref("UserRef"), {"type": "null"}], "description": "null: a built-in view."},
+        "filters": {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": 'The dashboard\'s query arguments, e.g. {"severity": "1", "assignee": "me"}.'},
+        "canEdit": {"type": "boolean", "description": "Whether you may change or delete it (its owner; admins: shared)."},
+        "url": {"type": "string", "format": "uri", "description": "The view in the web UI."},
+        "ticketsUrl": {"type": "string", "format": "uri", "description": "Its tickets, paged like /api/tickets."},
+    }),
+    "ViewCreate": _object({"name": VIEW_NAME, "shared": VIEW_SHARED, "filters": VIEW_FILTERS_IN}, required=["name"],
+                          examples=[{"name": "Critical infra", "shared": True,
+                                     "filters": {"severity": "1,2", "categoryId": "3"}}]),
+    "ViewPatch": _object({"name": VIEW_NAME, "shared": VIEW_SHARED, "filters": VIEW_FILTERS_IN}, required=[],
+                         description="Only the fields given change; `filters` replaces all of the view's filters."),
+    "ViewPage": _page("View"),
     "TicketPage": _page("Ticket"),
     "CommentPage": _page("Comment"),
     "AuditPage": _page("AuditEvent"),

@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 from flask import g, request, url_for
 
 from ..models import SEVERITY_LABELS
+from ..services.audit import with_string_ids
 from ..services.listing import TICKET_FIELDS
 
 
@@ -68,11 +69,12 @@ def flat_ticket(ticket) -> dict:
 
 
 def ticket_json(row) -> dict:
-    """A ticket from a TICKET_ROW row (lists) or flat_ticket's values (single tickets)."""
+    """A ticket from a TICKET_ROW row (lists, with the `snippet` of a search) or flat_ticket's values
+    (single tickets)."""
     web_root, api_root = _ticket_roots()
     t = row if isinstance(row, dict) else row._asdict()  # one dict lookup per field
     display_id, category_id, type_id, item_id = t["display_id"], t["category_id"], t["type_id"], t["item_id"]
-    return {
+    body = {
         "id": ident(t["id"]),
         "displayId": display_id,
         "url": web_root + display_id,
@@ -98,6 +100,9 @@ def ticket_json(row) -> dict:
         "closedAt": iso(t["closed_at"]),
         "version": t["version"],
     }
+    if "snippet" in t:  # a search's result
+        body["snippet"] = str(t["snippet"])
+    return body
 
 
 def comment_json(comment) -> dict:
@@ -111,12 +116,12 @@ def comment_json(comment) -> dict:
 
 
 def audit_json(event) -> dict:
-    """before/after hold the values as audited (ids inside them are stored as numbers)."""
+    """before/after hold the values as audited, their ids as strings like every other id."""
     return {
         "id": ident(event.id),
         "action": event.action,
         "actor": user_ref(event.actor),
-        "before": event.before,
-        "after": event.after,
+        "before": with_string_ids(event.before),
+        "after": with_string_ids(event.after),
         "createdAt": iso(event.created_at),
     }

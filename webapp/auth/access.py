@@ -5,6 +5,7 @@ from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from ..models import Role
+from .throttle import count_bad_key
 
 PUBLIC = "public"   # anyone, e.g. the login page and health checks
 STAFF = "staff"     # a logged-in admin or agent (browser session)
@@ -54,12 +55,26 @@ def enforce_access():
     abort(403)
 
 
-def _enforce_api_key():
-    from ..services.users import user_for_api_key
+_KEY_HOLDER = "ticketing.key_holder"  # in the WSGI environ: it belongs to this request and no other
 
+
+def key_holder():
+    """The active user behind this request's X-Api-Key, or None: looked up once per request (the
+    rate budget asks first, the access check next)."""
+    if _KEY_HOLDER not in request.environ:
+        from ..services.users import user_for_api_key
+
+        key = request.headers.get("X-Api-Key")
+        request.environ[_KEY_HOLDER] = user_for_api_key(key) if key else None
+    return request.environ[_KEY_HOLDER]
+
+
+def _enforce_api_key():
     key = request.headers.get("X-Api-Key")
-    user = user_for_api_key(key) if key else None
+    user = key_holder()
     if user is None:
+        if key:
+            count_bad_key()
         message = "Missing X-Api-Key header." if not key else "Unknown, revoked or deactivated API key."
         body = {"error": {"code": "unauthorized", "message": message, "fields": {}}}
         return jsonify(body), 401, {"WWW-Authenticate": 'ApiKey header="X-Api-Key"'}

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired
 
 from ..extensions import login_manager
 from ..models import Role, User
-from ..services.users import authenticate, session_user
+from ..services.users import authenticate, session_user, sign_out
 from . import bp
 from .access import PUBLIC, STAFF, access
 from .throttle import forgive_account
@@ -21,10 +21,14 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in")
 
 
+login_manager.id_attribute = "session_identity"  # cookies carry the sign-in, not just the user id
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Sessions belong to active people only: deactivation logs a user out on the next request."""
-    user = session_user(int(user_id)) if user_id.isdigit() else None
+def load_user(identity: str) -> User | None:
+    """Sessions belong to active people's live sign-ins only: signing out, a password change or
+    reset, deactivation or a role change logs a session out on its next request."""
+    user = session_user(identity)
     if user is None or not user.active or user.role == Role.SERVICE:
         return None
     return user
@@ -62,6 +66,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @access(STAFF)
 def logout():
+    sign_out(current_user._get_current_object())
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"), 303)

@@ -1,1 +1,1 @@
-"""Database plumbing under the models and services: pool checks, prepared-statement reuse, SQL helpers, UTC times."""
+"""Database plumbing under the models and services: pool checks, plain reads in autocommit, SQL helpers, UTC times."""

@@ -6,7 +6,6 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
-from .reuse import note_write
 
 DEFER_KEY = "defer_commit"  # in the session's info while services.base.transaction() groups calls
 
@@ -23,7 +22,6 @@ def execute_first(statement, params: dict):
     connection = session.connection()
     if session.info.get(DEFER_KEY) or not _idle_postgres(connection):
         return session.execute(statement, params).scalar()
-    note_write(connection)
     row = _alone_on_the_driver(connection, statement, params)
     return row[0] if row else None
 
@@ -52,14 +50,14 @@ def _alone_on_the_driver(connection, statement, params: dict) -> tuple | None:
     sql, processors = compiled.string, compiled._bind_processors
     values = {name: processors[name](value) if name in processors else value
               for name, value in compiled.construct_params(params).items()}
-    raw.autocommit = True
+    was_autocommit, raw.autocommit = raw.autocommit, True
     try:
         return raw.execute(sql, values, prepare=True).fetchone()
     except psycopg.Error as exc:
         _raise_as_sqlalchemy(connection, exc, sql, values)
     finally:
         try:
-            raw.autocommit = False
+            raw.autocommit = was_autocommit
         except psycopg.Error:
             connection.invalidate()  # broken: it must not go back to the pool in autocommit
 

@@ -1,21 +1,25 @@
-"""Read-only requests end with COMMIT, not ROLLBACK, so PostgreSQL keeps their prepared statements.
+"""On PostgreSQL a plain read that no transaction is waiting for runs alone, in autocommit.
 
-psycopg prepares a query after a few executions on a connection and skips planning from then
-on, but a ROLLBACK makes it deallocate every prepared statement (a statement prepared inside a
-failed transaction could be gone). Every request ends its transaction when the session closes,
-and closing rolls back: so without this, nothing is ever prepared for long and the dashboard's
-five-table join is planned anew on every request. Ending a transaction that only read with
-COMMIT changes nothing else: there was nothing to keep or to undo.
+A request that only reads then sends no BEGIN and no COMMIT (two round trips fewer), and, never
+rolling back, keeps psycopg's prepared statements: psycopg prepares a query after a few executions
+on a connection, and a ROLLBACK makes it deallocate them all. Under READ COMMITTED, PostgreSQL's
+default and ours, every statement of a transaction already reads its own snapshot, so a read alone
+sees what it would have seen inside one. Anything else (a write, a read that locks rows, a
+server-side cursor, a read once a transaction is open) runs in a transaction as psycopg always
+runs it: every write a service makes before it commits is still one atomic transaction.
 """
-import logging
+import re
+from functools import lru_cache
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 
 from ..extensions import db
 
-log = logging.getLogger(__name__)
 _READS = ("SELECT", "SHOW")
-_CONNECTION = "db_reuse.connection"  # in the session's info: the connection its transaction holds
+_LOCKS = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+_IDLE = TransactionStatus.IDLE
 
 
 def postgres_engine(app):
@@ -25,45 +29,23 @@ def postgres_engine(app):
     return engine if engine.dialect.name == "postgresql" else None
 
 
-def init_app(app) -> bool:
-    """Watch PostgreSQL transactions for writes; True when `commit_if_read_only` must end each request."""
+def init_app(app) -> None:
     engine = postgres_engine(app)
-    if engine is None:
-        return False
-    event.listen(engine, "begin", _transaction_begins)
-    event.listen(engine, "before_cursor_execute", _note_writes)
-    event.listen(db.session, "after_begin", _note_connection)
-    return True
+    if engine is not None:
+        event.listen(engine, "before_cursor_execute", _alone_or_in_a_transaction)
 
 
-def _transaction_begins(conn) -> None:
-    conn.info["wrote"] = False
+def _alone_or_in_a_transaction(conn, cursor, statement, _parameters, _context, _executemany) -> None:
+    """Put the connection in autocommit for a plain read on an idle connection, out of it for the rest."""
+    raw = conn.connection.driver_connection
+    if reads_only(statement) and not isinstance(cursor, psycopg.ServerCursor):
+        if not raw.autocommit and raw.info.transaction_status == _IDLE:
+            raw.autocommit = True
+    elif raw.autocommit:
+        raw.autocommit = False  # idle, since it was in autocommit: psycopg sends BEGIN first
 
 
-def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-    if not statement.lstrip()[:6].upper().startswith(_READS):
-        note_write(conn)
-
-
-def note_write(conn) -> None:
-    """This transaction wrote: for a statement run on the driver, which SQLAlchemy's events miss."""
-    conn.info["wrote"] = True
-
-
-def _note_connection(session, _transaction, connection) -> None:
-    session.info[_CONNECTION] = connection
-
-
-def commit_if_read_only(exc) -> None:
-    """teardown: COMMIT a transaction that only read. A request that never reached the database (a kept caller, a login page) holds no
-    connection: asking the session for one would check one out just to commit nothing."""
-    session = db.session()
-    connection = session.info.pop(_CONNECTION, None)
-    if (exc is not None or connection is None or connection.closed or not session.in_transaction()
-            or session.new or session.dirty or session.deleted):
-        return
-    try:
-        if not connection.info.get("wrote", True):
-            session.commit()
-    except Exception:  # e.g. a failed statement the view handled: the usual teardown rolls back
-        log.debug("read-only commit skipped", exc_info=True)
+@lru_cache(maxsize=1024)
+def reads_only(statement: str) -> bool:
+    """A SELECT or SHOW that locks no rows (a few hundred distinct statement strings, hence the cache)."""
+    return statement.lstrip()[:6].upper().startswith(_READS) and not _LOCKS.search(statement)

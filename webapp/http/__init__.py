@@ -1,1 +1,2 @@
-"""HTTP plumbing for every blueprint: error answers (JSON or HTML), JSON encoding, cookie sessions."""
+"""HTTP plumbing for every blueprint: error answers (JSON or HTML), JSON encoding, cookie sessions,
+the size cap on chunked request bodies."""

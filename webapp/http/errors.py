@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..extensions import db, login_manager
 from ..services import Conflict, DomainError
+from . import plain_http
 from .sessions import is_api_path
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ def register(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         """Nothing was changed; say why in words a person can act on."""
+        if plain_http.cookies_lost_over_http():
+            plain_http.warn_once()
+            return _page(400, f"{exc.description} {plain_http.advice()}")
         return _page(400, f"{exc.description} {CSRF_ADVICE}")
 
     @app.errorhandler(HTTPException)

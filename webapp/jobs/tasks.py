@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from . import app_job, enqueue, forget_pending
-from ..services import bulk_jobs, delivery, idempotency, sweep as sweep_service
+from ..services import bulk_jobs, delivery, idempotency, retention, sweep as sweep_service
 from ..services.outbox import DISPATCH_JOB
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,14 @@ def resume_bulk_jobs() -> int:
     return len(stale)
 
 
+@app_job
+def prune_deliveries() -> int:
+    """Hourly: delete dispatched outbox rows and finished deliveries past DELIVERY_RETENTION_DAYS."""
+    pruned = retention.prune()
+    log.info("pruned %d outbox row(s) and %d webhook deliveries", pruned.outbox, pruned.deliveries)
+    return pruned.outbox + pruned.deliveries
+
+
 @dataclass(frozen=True)
 class Periodic:
     """A periodic job: `cron` for `rq cron` when given, else every `every` seconds (the embedded timer always uses `every`)."""
@@ -98,4 +106,5 @@ PERIODIC = (
     Periodic(requeue_undelivered, every=60),
     Periodic(purge_idempotency_records, every=3600, cron="30 * * * *"),
     Periodic(resume_bulk_jobs, every=60),
+    Periodic(prune_deliveries, every=3600, cron="45 * * * *"),
 )

@@ -5,11 +5,11 @@ from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, OutboxEvent, W
 from .ticket import (
     ACTIVE_STATUSES, SEVERITY_LABELS, AuditEvent, Comment, Status, Ticket,
 )
-from .user import API_KEY_PREFIX, Face, Role, User, hash_api_key
+from .user import API_KEY_PREFIX, Face, Role, SignIn, User, hash_api_key, hash_secret
+from .view import SavedView
 
 __all__ = [
     "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "BulkJob", "BulkJobItem", "BulkStatus", "CacheVersion", "Face",
-    "Category", "Comment", "CtiType",
-    "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SEVERITY_LABELS", "Status", "Ticket",
-    "User", "Webhook", "WebhookDelivery", "hash_api_key",
+    "Category", "Comment", "CtiType", "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "Role", "SavedView",
+    "SEVERITY_LABELS", "SignIn", "Status", "Ticket", "User", "Webhook", "WebhookDelivery", "hash_api_key", "hash_secret",
 ]

@@ -72,6 +72,7 @@ class Ticket(db.Model):
         Index("ix_ticket_assignee_queue", "assignee_id", "status", "severity", "created_at"),
         Index("ix_ticket_category_queue", "category_id", "status", "severity", "created_at"),
         Index("ix_ticket_updated", "updated_at", "id"),
+        Index("ix_ticket_created", "created_at", "id"),  # the newest-first sort
         Index(
             "ix_ticket_resolved_due", "resolved_at",
             sqlite_where=RESOLVED_SQL, postgresql_where=RESOLVED_SQL,

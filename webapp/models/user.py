@@ -1,4 +1,4 @@
-"""People and robots: admins and agents log in; service accounts hold API keys."""
+"""People and robots: admins and agents sign in (a SignIn per browser); service accounts hold API keys."""
 import hashlib
 import secrets
 from enum import StrEnum
@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -23,9 +23,27 @@ class Role(StrEnum):
     SERVICE = "SERVICE"
 
 
-def hash_api_key(key: str) -> str:
-    """Keys are 256-bit random, so a plain SHA-256 is a safe and index-friendly lookup hash."""
-    return hashlib.sha256(key.encode()).hexdigest()
+def hash_secret(secret: str) -> str:
+    """API keys and sign-in tokens are 256-bit random: a plain SHA-256 is a safe, index-friendly lookup hash."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+hash_api_key = hash_secret
+
+
+def password_hash_method() -> str:
+    """scrypt with werkzeug's parameters unless the config says otherwise (the tests' faster hash)."""
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+
+
+@lru_cache(maxsize=4)
+def _no_ones_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
+
+
+def check_no_ones_password(password: str) -> None:
+    """Take as long as a wrong password does: an unknown or inactive username must not answer sooner."""
+    check_password_hash(_no_ones_hash(password_hash_method()), password)
 
 
 @lru_cache(maxsize=4096)
@@ -64,9 +82,17 @@ class User(Face, UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     api_key_prefix: Mapped[str | None] = mapped_column(String(16))
+    api_rate_limit: Mapped[str | None] = mapped_column(String(40))  # None: API_RATE_LIMIT
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[object | None] = mapped_column(UTCDateTime)
+
+    sign_in_token = None  # the sign-in this request's session carries (services.users sets it); no column
+
+    def session_identity(self) -> str:
+        """What the session and remember cookies carry (LoginManager.id_attribute): the id and this
+        sign-in's token, so each sign-in's cookies differ and ending it refuses them, copies too."""
+        return f"{self.id}:{self.sign_in_token}"
 
     @property
     def is_active(self) -> bool:
@@ -81,8 +107,7 @@ class User(Face, UserMixin, db.Model):
         return self.role == Role.SERVICE
 
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
@@ -96,3 +121,22 @@ class User(Face, UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"
+
+
+class SignIn(db.Model):
+    """One live sign-in of a person, in one browser; only the hash of the token its cookies carry is
+    stored. Ending the sign-in deletes the row."""
+    __tablename__ = "sign_in"
+    __mapper_args__ = {"confirm_deleted_rows": False}  # two requests ending one sign-in at once both succeed
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+
+    @classmethod
+    def start(cls, user: "User", at) -> "SignIn":
+        """A new sign-in for `user`; its token is handed to `user.sign_in_token`, never stored."""
+        token = secrets.token_urlsafe(32)
+        user.sign_in_token = token
+        return cls(user_id=user.id, token_hash=hash_secret(token), created_at=at)

@@ -5,7 +5,12 @@ window: no burst of 600 across a window's edge). Each key's events live in a Red
 when REDIS_URL is set, so every web process shares them, and one script call checks and counts
 (with Redis's clock, so processes never disagree about the time); a busy key with a large budget
 takes its events from Redis a few at a time (webapp/ratelimit/redis_counts.py). Without Redis, or for
-a few seconds after it fails, each process counts in memory by the same rule.
+a few seconds after it fails, each process counts in memory by the same rule, on its own (what that
+lets through is in SECURITY.md, "Password guessing").
+
+A reservation counts one event in several budgets in one step, in all of them or (when one is spent)
+in none, so callers racing each other never pass a budget together; it can be given back later. The
+sign-in throttle reserves before the password is checked and gives back what was not a failure.
 """
 import logging
 import math
@@ -25,6 +30,7 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "ticketing-ratelimit"
 SIGN_IN = "auth.login"  # the view auth/throttle.py wraps
 REDIS_RETRY_SECONDS = 5.0  # after a Redis failure, count in memory this long before trying again
+HELD_MAX = 10_000  # refusals held per process before lapsed ones are swept out
 _RATE = re.compile(r"^\s*(\d+)\s*(?:per|/)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
@@ -55,6 +61,16 @@ class Verdict:
     reset_at: float
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """One event held in each budget `names`; or in none, `refused` by the first spent budget
+    (its index and verdict). `event` and `in_redis` say where to give it back."""
+    names: tuple[str, ...]
+    refused: tuple[int, Verdict] | None
+    event: str | float
+    in_redis: bool = False
+
+
 class MemoryCounts:
     """The same moving window in this process: each key's event times, oldest first."""
 
@@ -67,16 +83,35 @@ class MemoryCounts:
         now = time.time()
         with self._lock:
             events = self._events.setdefault(key, deque()) if spend else self._events.get(key, deque())
-            while events and events[0] <= now - rate.seconds:
-                events.popleft()
-            if len(events) >= rate.amount:
-                freeing = events[len(events) - rate.amount]
-                return Verdict(False, rate.amount, 0, freeing + rate.seconds - now, events[-1] + rate.seconds)
+            refusal = _refusal(events, rate, now)
+            if refusal is not None:
+                return refusal
             if spend:
                 events.append(now)
                 self._forget_idle(now, rate.seconds)
             reset_at = events[-1] + rate.seconds if events else now
             return Verdict(True, rate.amount, rate.amount - len(events), 0.0, reset_at)
+
+    def reserve(self, budgets: list[tuple[str, Rate]]) -> tuple[tuple[int, Verdict] | None, float]:
+        """(The first spent budget's index and verdict, or None once the event is counted in all; its time)."""
+        now = time.time()
+        with self._lock:
+            for index, (key, rate) in enumerate(budgets):
+                refusal = _refusal(self._events.get(key, deque()), rate, now)
+                if refusal is not None:
+                    return (index, refusal), now
+            for key, rate in budgets:
+                self._events.setdefault(key, deque()).append(now)
+                self._forget_idle(now, rate.seconds)
+        return None, now
+
+    def release(self, keys: tuple[str, ...], at: float) -> None:
+        """Give back an event counted at `at`, where a clear or the window has not taken it already."""
+        with self._lock:
+            for key in keys:
+                events = self._events.get(key, ())
+                if at in events:
+                    events.remove(at)
 
     def _forget_idle(self, now: float, seconds: int) -> None:
         """Now and then drop keys with nothing recent, so passing callers do not pile up."""
@@ -94,6 +129,16 @@ class MemoryCounts:
             self._events.clear()
 
 
+def _refusal(events: deque, rate: Rate, now: float) -> Verdict | None:
+    """Drop the events that left the window; the refusal if the rest fill the budget."""
+    while events and events[0] <= now - rate.seconds:
+        events.popleft()
+    if len(events) < rate.amount:
+        return None
+    freeing = events[len(events) - rate.amount]
+    return Verdict(False, rate.amount, 0, freeing + rate.seconds - now, events[-1] + rate.seconds)
+
+
 class RateLimiter:
     """Budgets by (scope, key): counted in Redis if configured, in memory otherwise or while it fails."""
 
@@ -106,6 +151,7 @@ class RateLimiter:
 
             self.redis = RedisCounts(redis_url)
         self._redis_failed_at = -math.inf
+        self._held: dict[str, float] = {}  # name -> monotonic time a refusal of spend_failure lapses
 
     def spend(self, scope: str, key: str, rate: Rate) -> Verdict:
         """Count one event if the budget allows it; say what is left either way."""
@@ -115,26 +161,66 @@ class RateLimiter:
         """Would one more event be allowed? Counts nothing."""
         return self._check(scope, key, rate, spend=False)
 
+    def spend_failure(self, scope: str, key: str, rate: Rate) -> Verdict:
+        """Count a failure; once one is refused, this process holds the refusal until it lapses."""
+        verdict = self.spend(scope, key, rate)
+        if not verdict.allowed:
+            if len(self._held) >= HELD_MAX:  # keep the refusals still in force, or none if too many are
+                now = time.monotonic()
+                live = {name: until for name, until in self._held.items() if until > now}
+                self._held = live if len(live) < HELD_MAX // 2 else {}
+            self._held[self._name(scope, key)] = time.monotonic() + verdict.retry_after
+        return verdict
+
+    def held_refusal(self, scope: str, key: str) -> float:
+        """Seconds left of a refusal spend_failure got here for the key (0: none): a budget of failures
+        can refuse the next attempt before its work, without asking Redis."""
+        return max(0.0, self._held.get(self._name(scope, key), 0.0) - time.monotonic())
+
+    def reserve(self, budgets: list[tuple[str, str, Rate]]) -> Reservation:
+        """Count one event against every (scope, key, rate) at once, or against none if one is spent."""
+        named = [(self._name(scope, key), rate) for scope, key, rate in budgets]
+        names = tuple(name for name, _ in named)
+        if self._redis_usable():
+            answer = self._with_redis(lambda: self.redis.reserve(named))
+            if answer is not None:
+                return Reservation(names, *answer, in_redis=True)
+        return Reservation(names, *self.memory.reserve(named))
+
+    def release(self, reservation: Reservation) -> None:
+        """Give a reservation's event back to each budget it holds (a refused one holds none)."""
+        if reservation.refused is not None:
+            return
+        if reservation.in_redis:
+            self._with_redis(lambda: self.redis.release(reservation.names, reservation.event))
+        else:
+            self.memory.release(reservation.names, reservation.event)
+
     def clear(self, scope: str, key: str) -> None:
         """Forget a key's events (a correct password wipes its account's failures)."""
         name = self._name(scope, key)
+        self._held.pop(name, None)
         self.memory.clear(name)
         if self.redis is not None:
             self._with_redis(lambda: self.redis.clear(name))
 
     def reset(self) -> None:
         """Forget every count (tests start each case with full budgets)."""
+        self._held.clear()
         self.memory.reset()
         if self.redis is not None:
             self._with_redis(lambda: self.redis.reset(self.prefix + "/"))
 
     def _check(self, scope: str, key: str, rate: Rate, spend: bool) -> Verdict:
         name = self._name(scope, key)
-        if self.redis is not None and time.monotonic() - self._redis_failed_at > REDIS_RETRY_SECONDS:
+        if self._redis_usable():
             verdict = self._with_redis(lambda: self.redis.check(name, rate, spend))
             if verdict is not None:
                 return verdict
         return self.memory.check(name, rate, spend)
+
+    def _redis_usable(self) -> bool:
+        return self.redis is not None and time.monotonic() - self._redis_failed_at > REDIS_RETRY_SECONDS
 
     def _with_redis(self, call):
         """`call()`, or None once Redis fails (then memory counts for REDIS_RETRY_SECONDS)."""

@@ -12,6 +12,9 @@ of the budget, so budgets under 2 × LEASE_SHARE (the default 300 per minute, si
 counted one event per call exactly as before, and near its end any budget is. Events a lease did
 not spend are given back with the key's next call from this process; until then (at most the
 window) they count as spent, so a key may be refused a little early, never late.
+
+A reservation (RESERVE) is never leased: one script call checks several keys and counts one event,
+under a name of its own, in all of them or in none; giving it back removes that name.
 """
 import os
 import secrets
@@ -69,6 +72,30 @@ return {1, limit - used, 0, newest[2] and tonumber(newest[2]) + window or now, 0
 """
 
 
+# KEYS: the budgets' sorted sets. ARGV: the event's name (no other has it), then each budget's window
+# ms and limit. Counts the event in every budget, or in none if one is spent.
+# Returns {0} or, refused, {the budget's number from 1, retry ms, reset ms (Unix)}.
+RESERVE = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+for i, key in ipairs(KEYS) do
+    local window, limit = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+    local used = redis.call('ZCARD', key)
+    if used >= limit then
+        local freeing = redis.call('ZRANGE', key, used - limit, used - limit, 'WITHSCORES')
+        local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+        return {i, math.max(0, tonumber(freeing[2]) + window - now), tonumber(newest[2]) + window}
+    end
+end
+for i, key in ipairs(KEYS) do
+    redis.call('ZADD', key, now, ARGV[1])
+    redis.call('PEXPIRE', key, tonumber(ARGV[2 * i]))
+end
+return {0}
+"""
+
+
 @dataclass
 class Lease:
     """Events granted to this process for one key: `taken` of them, `spent` so far, spendable until
@@ -99,6 +126,7 @@ class RedisCounts:
     def __init__(self, url: str):
         self.client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         self._script = self.client.register_script(LEASED_WINDOW)
+        self._reserve = self.client.register_script(RESERVE)
         self._token = secrets.token_hex(4)  # with the pid (forked workers share the token): unique
         self._serial = count()
         self._lock = threading.Lock()
@@ -127,9 +155,29 @@ class RedisCounts:
                                   verdict.reset_at))
         return verdict
 
+    def reserve(self, budgets: list[tuple[str, Rate]]):
+        """(None, the event's name) once it is counted in every budget; ((index, verdict), name) if one is spent."""
+        name = self._new_name()
+        args = [name, *(n for _, rate in budgets for n in (rate.seconds * 1000, rate.amount))]
+        answer = self._reserve(keys=[key for key, _ in budgets], args=args)
+        if not answer[0]:
+            return None, name
+        index, retry_ms, reset_ms = answer
+        rate = budgets[index - 1][1]
+        return (index - 1, Verdict(False, rate.amount, 0, retry_ms / 1000, reset_ms / 1000)), name
+
+    def release(self, keys: tuple[str, ...], name: str) -> None:
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.zrem(key, name)
+            pipe.execute()
+
+    def _new_name(self) -> str:
+        return f"{self._token}-{os.getpid()}-{next(self._serial)}"
+
     def _call(self, key: str, rate: Rate, spend: bool, want: int, give_back: list[str]):
         """One script call: (verdict, lease name, events taken)."""
-        name = f"{self._token}-{os.getpid()}-{next(self._serial)}"
+        name = self._new_name()
         allowed, remaining, retry_ms, reset_ms, taken = self._script(
             keys=[key], args=[rate.seconds * 1000, rate.amount, int(spend), name, want,
                               int(LEASE_SECONDS * 1000), LEASE_SHARE, *give_back])

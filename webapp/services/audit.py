@@ -90,6 +90,20 @@ def user_ref(user: User | None) -> dict | None:
     return {"id": user.id, "name": user.display_name} if user else None
 
 
+def with_string_ids(value):
+    """An audited before/after value as the API and webhooks show it: every id (a key `id` or
+    ending in `Id`) as a string, like every other id they send; stored events keep their numbers."""
+    if isinstance(value, dict):
+        return {key: str(item) if _is_id(key, item) else with_string_ids(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_string_ids(item) for item in value]
+    return value
+
+
+def _is_id(key: str, item) -> bool:
+    return (key == "id" or key.endswith("Id")) and isinstance(item, int) and not isinstance(item, bool)
+
+
 def cti_ref(ticket: Ticket) -> dict:
     return route_ref(ticket.category, ticket.type, ticket.item)
 

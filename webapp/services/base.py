@@ -136,13 +136,3 @@ def parse_id(value) -> int | None:
         return value
     return None
 
-
-def storable(text: str) -> bool:
-    """Can the database keep this text as given? (PostgreSQL refuses NUL; UTF-8 refuses lone surrogates.)"""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

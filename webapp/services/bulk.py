@@ -17,9 +17,10 @@ from sqlalchemy.orm import lazyload
 from ..extensions import db
 from ..models import Category, CtiType, Item, SEVERITY_LABELS, Ticket, User
 from ..models.ticket import cti_path
-from .base import flush, parse_id, storable
+from .base import flush, parse_id
 from .comments import add_comment, clean_body
 from .errors import DomainError, FieldErrors, ValidationError
+from .text import text_fault
 from .tickets import ROUTE_FIELDS, check_changes, update_ticket
 
 BULK_MAX = 10_000  # tickets one bulk change may select
@@ -59,8 +60,8 @@ def clean_changes(changes: dict) -> Changes:
         raise ValidationError({"changes": "Give at least one change, e.g. a status, an assignee or a comment."})
     errors = FieldErrors()
     for name, value in changes.items():
-        if isinstance(value, str) and not storable(value):
-            errors.add(name, "Text must not contain NUL characters or unpaired surrogates.")
+        if isinstance(value, str) and (fault := text_fault(value)):
+            errors.add(name, fault)
     fields = {name: value for name, value in changes.items() if name != COMMENT}
     errors.check(check_changes, fields)
     comment = None
@@ -110,7 +111,7 @@ def check_size(count: int) -> None:
 
 def clean_ref(value) -> str:
     """A ticket reference as text: display ids in upper case, so one ticket has one spelling."""
-    if not isinstance(value, str) or not 0 < len(value.strip()) <= REF_MAX or not storable(value):
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= REF_MAX or text_fault(value):
         raise ValidationError({"ticket": f"Give a ticket's display id (V#########), as text of 1 to {REF_MAX} characters."})
     ref = value.strip()
     return ref.upper() if DISPLAY_ID.fullmatch(ref) else ref

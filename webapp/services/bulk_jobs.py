@@ -28,7 +28,7 @@ from .base import after_commit, commit, get_or_404, rollback, transaction
 from .bulk import (BULK_MAX, CHUNK_SIZE, Changes, Failure, Outcome, Picked, Target, apply_picked, check_size,
                    load_ids, load_targets, split_repeats)
 from .errors import ValidationError
-from .listing import FILTER_ARGS, ListFilter, count_matching, list_page
+from .listing import FILTER_ARGS, ListFilter, count_capped, list_page
 
 log = logging.getLogger(__name__)
 RUN_JOB = "webapp.jobs.tasks.run_bulk_job"  # by dotted path: jobs import services, never the reverse
@@ -59,7 +59,7 @@ def start_job(actor: User, changes: Changes, *, targets: list[Target] | None = N
         check_size(len(targets))
         job.targets, job.total = [[target.ref, target.version] for target in targets], len(targets)
     else:
-        matching = count_matching(parse_filter(filter_args, source), actor, BULK_MAX + 1)
+        matching = count_capped(parse_filter(filter_args, source), actor, BULK_MAX + 1)
         if matching > BULK_MAX:
             raise ValidationError({"filter": (
                 f"More than {BULK_MAX:,} tickets match; narrow the filter (a bulk change takes at most {BULK_MAX:,}).")})

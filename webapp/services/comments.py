@@ -10,6 +10,7 @@ from ..db.utc import utcnow
 from . import audit
 from .base import commit, get_or_404
 from .errors import Forbidden, NotFound, ValidationError
+from .text import checked_text
 
 BODY_MAX = 50_000
 
@@ -19,7 +20,7 @@ def clean_body(value) -> str:
         raise ValidationError({"body": "Write something before posting."})
     if len(value) > BODY_MAX:
         raise ValidationError({"body": f"Keep comments under {BODY_MAX} characters."})
-    return value.strip()
+    return checked_text("body", value).strip()
 
 
 def touch_ticket(ticket: Ticket, now) -> None:

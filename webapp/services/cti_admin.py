@@ -9,6 +9,7 @@ from ..models import Category, CtiType, Item, Ticket, User
 from . import audit
 from .base import commit, get_or_404
 from .errors import Conflict, NotFound, ValidationError
+from .text import checked_text
 
 NAME_MAX = 80
 IN_USE_CAP = 1000  # counting past this tells an admin nothing more and costs a long scan
@@ -42,7 +43,7 @@ def level(name: str) -> Level:
 
 
 def clean_name(value) -> str:
-    name = " ".join(value.split()) if isinstance(value, str) else ""
+    name = " ".join(checked_text("name", value).split()) if isinstance(value, str) else ""
     if not name:
         raise ValidationError({"name": "Give it a name."})
     if len(name) > NAME_MAX:

@@ -4,14 +4,14 @@ dispatch_outbox claims undispatched outbox rows (SKIP LOCKED on PostgreSQL) and,
 transaction, creates one WebhookDelivery per matching active webhook. deliver() claims one due
 delivery with a guarded UPDATE (so two workers never send it at once), POSTs it outside any
 transaction, then records the answer: DELIVERED, or a retry with exponential backoff, or FAILED.
+A target that resolves to a forbidden address (egress.py) is a failed attempt like any other,
+retried on the same schedule since DNS may change, and nothing is sent to it.
 """
 import hashlib
 import hmac
 import http.client
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -24,12 +24,17 @@ from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, OutboxEvent, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from ..db.sql import among, locked_batch, row_limit
+from . import egress
+from .audit import with_string_ids
 from .base import after_commit, commit
+from .errors import ValidationError
 
 DISPATCH_BATCH = 200
 REQUEUE_LIMIT = 500
 BACKOFF_CAP = timedelta(hours=1)
-ERROR_MAX = 500
+ERROR_MAX = 300  # the whole last_error of a delivery
+EXCERPT_MAX = 200  # of it, the start of a failed answer's body
+REASON_MAX = 60  # and its reason phrase
 DELIVER_JOB = "webapp.jobs.tasks.deliver_webhook"
 USER_AGENT = "Ticketing-Webhooks/1.0"
 
@@ -202,9 +207,10 @@ def backoff(attempts: int) -> timedelta:
 
 
 def event_payload(event: AuditEvent) -> dict:
-    """The JSON a receiver gets: the audit event, with who did it and which ticket (as it is now)."""
+    """The JSON a receiver gets: the audit event, with who did it and which ticket (as it is now).
+    Every id is a string, as in the API."""
     actor, ticket = event.actor, event.ticket
-    return {
+    return with_string_ids({
         "eventId": event.id,
         "action": event.action,
         "occurredAt": event.created_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -215,7 +221,7 @@ def event_payload(event: AuditEvent) -> dict:
         "target": {"type": event.target_type, "id": event.target_id} if event.target_type else None,
         "before": event.before,
         "after": event.after,
-    }
+    })
 
 
 def encode(payload: dict) -> bytes:
@@ -228,20 +234,38 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer to fix at the receiver, not something to follow with a POST."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def post(outgoing: Outgoing, timeout: float) -> tuple[int | None, str | None]:
-    """POST one signed attempt; returns (HTTP status or None, error text or None on success)."""
+    """POST one signed attempt; returns (HTTP status or None, error text or None on success).
+
+    The host is resolved once and every address checked (egress.py) before a byte is sent, and
+    only a checked address is connected to. A redirect is an answer to fix at the receiver: it
+    counts as a failure and is not followed.
+    """
+    try:
+        target = egress.parse(outgoing.url)
+        addresses = egress.checked_addresses(target)
+    except ValidationError as exc:  # a URL stored before today's rules
+        return None, _clip(f"Refused, nothing sent: {exc.fields['url']}")
+    except egress.Refused as exc:
+        return None, _clip(str(exc))
+    except (OSError, UnicodeError) as exc:
+        return None, _clip(f"Could not resolve {target.host}: {exc}")
+    conn = egress.connection(target, addresses, timeout)
+    try:
+        try:
+            conn.connect()
+        except OSError as exc:
+            return None, _clip(f"Could not connect: {exc}")
+        return _exchange(conn, target.path, outgoing)
+    except (OSError, http.client.HTTPException) as exc:
+        return None, _clip(f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+
+
+def _exchange(conn: http.client.HTTPConnection, path: str, outgoing: Outgoing) -> tuple[int, str | None]:
     timestamp = int(time.time())
-    request = urllib.request.Request(outgoing.url, data=outgoing.body, method="POST", headers={
+    conn.request("POST", path, body=outgoing.body, headers={
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Ticketing-Event-Id": str(outgoing.event_id),
@@ -251,17 +275,20 @@ def post(outgoing: Outgoing, timeout: float) -> tuple[int | None, str | None]:
         "X-Ticketing-Timestamp": str(timestamp),
         "X-Ticketing-Signature": sign(outgoing.secret, timestamp, outgoing.body),
     })
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return response.status, None
-    except urllib.error.HTTPError as exc:
-        detail = exc.read(ERROR_MAX).decode("utf-8", "replace").strip()
-        return exc.code, _clip(f"HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else ""))
-    except urllib.error.URLError as exc:
-        return None, _clip(f"Could not connect: {exc.reason}")
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        return None, _clip(f"{type(exc).__name__}: {exc}")
+    response = conn.getresponse()
+    if 200 <= response.status < 300:
+        return response.status, None
+    detail = excerpt(response.read(EXCERPT_MAX * 4))  # enough bytes for EXCERPT_MAX characters of UTF-8
+    reason = _clip(response.reason, REASON_MAX)
+    return response.status, _clip(f"HTTP {response.status} {reason}" + (f": {detail}" if detail else ""))
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= ERROR_MAX else text[: ERROR_MAX - 1] + "…"
+def excerpt(raw: bytes) -> str:
+    """The start of a failed answer's body, all we keep of it: one line, at most EXCERPT_MAX characters."""
+    return _clip(raw.decode("utf-8", "replace"), EXCERPT_MAX)
+
+
+def _clip(text: str, limit: int = ERROR_MAX) -> str:
+    """Text from outside, printable and on one line (PostgreSQL refuses NUL), cut to `limit`."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -16,6 +16,7 @@ from .base import commit, found, get_or_404, parse_id
 from .comments import BODY_MAX, add_comment
 from .cti import resolve_cti
 from .errors import Conflict, FieldErrors, ValidationError
+from .text import checked_text
 
 TITLE_MAX = 200
 OVERVIEW_MAX = 50_000
@@ -39,7 +40,7 @@ def new_display_id() -> str:
 
 def get_ticket(ref) -> Ticket:
     """Load a ticket by display ID (V#########) or internal id, or raise NotFound."""
-    if isinstance(ref, str) and len(ref) == 10 and ref[:1] in "Vv" and ref[1:].isdigit():
+    if isinstance(ref, str) and len(ref) == 10 and ref[:1] in "Vv" and ref[1:].isascii() and ref[1:].isdigit():
         return found(db.session.scalar(_BY_DISPLAY_ID, {"display_id": ref.upper()}), f"No ticket {ref}.")
     return get_or_404(Ticket, ref, f"No ticket {ref}.")
 
@@ -51,7 +52,7 @@ _BY_DISPLAY_ID = db.select(Ticket).where(Ticket.display_id == sa.bindparam("disp
 def clean_title(value) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError({"title": "Give the ticket a title."})
-    title = " ".join(value.split())
+    title = " ".join(checked_text("title", value).split())
     if len(title) > TITLE_MAX:
         raise ValidationError({"title": f"Keep the title under {TITLE_MAX} characters ({len(title)} now)."})
     return title
@@ -64,7 +65,7 @@ def clean_overview(value) -> str:
         raise ValidationError({"overview": "The overview must be text."})
     if len(value) > OVERVIEW_MAX:
         raise ValidationError({"overview": f"Keep the overview under {OVERVIEW_MAX} characters."})
-    return value.strip()
+    return checked_text("overview", value).strip()
 
 
 def clean_severity(value) -> int:
@@ -103,7 +104,7 @@ def clean_dedup_key(value) -> str | None:
         return None
     if not isinstance(value, str) or not 0 < len(value) <= DEDUP_KEY_MAX:
         raise ValidationError({"dedup_key": f"The dedup key must be text of 1 to {DEDUP_KEY_MAX} characters."})
-    return value
+    return checked_text("dedup_key", value)
 
 
 def _clean_new_ticket(

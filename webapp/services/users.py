@@ -1,19 +1,31 @@
-"""Accounts: creation, password login, API keys; admin changes are audited."""
+"""Accounts: creation, password sign-in and sign-out, API keys; every change is audited.
+
+Each password sign-in is a SignIn row whose token the browser's session and remember cookies carry
+(User.session_identity). Ending a sign-in deletes its row, and the cookies that carried it, copied
+or not, are refused on the next request of every process (services.recent keeps the rows behind
+sessions under cache_version, which sign_in's triggers raise too)."""
 import re
+from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_login.config import COOKIE_DURATION
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import API_KEY_PREFIX, Role, User, hash_api_key
+from ..models import API_KEY_PREFIX, Role, SignIn, User, hash_api_key, hash_secret
+from ..models.user import check_no_ones_password
 from ..db.utc import utcnow
 from . import audit
 from .base import commit, get_or_404
 from .errors import FieldErrors, ValidationError
 from .recent import recent, recent_entities
+from .text import checked_text, text_fault
+from ..ratelimit import parse_rate
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN = 8
+API_RATE_LIMIT_MAX = 40  # the column
 
 
 def clean_username(value) -> str:
@@ -24,7 +36,7 @@ def clean_username(value) -> str:
 
 
 def clean_display_name(value) -> str:
-    name = " ".join(value.split()) if isinstance(value, str) else ""
+    name = " ".join(checked_text("display_name", value).split()) if isinstance(value, str) else ""
     if not name or len(name) > 120:
         raise ValidationError({"display_name": "Give a display name of 1–120 characters."})
     return name
@@ -40,7 +52,7 @@ def clean_role(value) -> Role:
 def clean_password(value) -> str:
     if not isinstance(value, str) or len(value) < PASSWORD_MIN:
         raise ValidationError({"password": f"Use at least {PASSWORD_MIN} characters."})
-    return value
+    return checked_text("password", value)
 
 
 USER_ORDER = (User.username, User.id)
@@ -55,7 +67,10 @@ def users_query(*, include_inactive: bool = False, username=None):
 
 
 def find_user(username: str) -> User | None:
-    return db.session.scalar(db.select(User).filter_by(username=(username or "").strip().lower()))
+    """The account with this username; None for text no username can hold (e.g. a NUL)."""
+    if not isinstance(username, str) or text_fault(username):
+        return None
+    return db.session.scalar(db.select(User).filter_by(username=username.strip().lower()))
 
 
 _ASSIGNABLE_ORDER = (User.role == Role.SERVICE, User.display_name)
@@ -99,15 +114,28 @@ def create_user(actor: User | None, *, username, display_name, role, password=No
 
 
 def authenticate(username, password) -> User | None:
-    """The user for a username and password, if they match an active person (never a service)."""
+    """The user for a username and password, if they match an active person (never a service),
+    signed in: a new SignIn whose token `user.sign_in_token` holds for the session to carry."""
     user = find_user(username) if isinstance(username, str) else None
-    if user is None or not isinstance(password, str):
+    if not isinstance(password, str):
         return None
-    if not user.active or user.role == Role.SERVICE or not user.check_password(password):
+    if user is None or not user.active or user.role == Role.SERVICE or not user.password_hash:
+        check_no_ones_password(password)  # costs what a wrong password costs
         return None
-    user.last_login_at = utcnow()
+    if not user.check_password(password):
+        return None
+    now = user.last_login_at = utcnow()
+    forgotten = now - _sign_in_lifetime()
+    db.session.execute(sa.delete(SignIn).where(SignIn.user_id == user.id, SignIn.created_at < forgotten))
+    db.session.add(SignIn.start(user, now))
     commit()
     return user
+
+
+def _sign_in_lifetime() -> timedelta:
+    """A sign-in older than a remember cookie lives is forgotten at its owner's next sign-in."""
+    duration = current_app.config.get("REMEMBER_COOKIE_DURATION", COOKIE_DURATION)
+    return timedelta(seconds=duration) if isinstance(duration, int) else duration
 
 
 def user_for_api_key(key) -> User | None:
@@ -125,15 +153,31 @@ def _user_by_key_hash(key_hash: str) -> tuple[User] | None:
     return (user,) if user is not None else None
 
 
-def session_user(user_id: int) -> User | None:
-    """The person a browser session belongs to, as the database holds them when this request began."""
-    found = recent_entities(f"user:{user_id}", ("user",), lambda: _user_by_id(user_id))
-    return found[0] if found else None
+SESSION_IDENTITY_RE = re.compile(r"([0-9]{1,18}):([A-Za-z0-9_-]{43})")
 
 
-def _user_by_id(user_id: int) -> tuple[User] | None:
-    user = db.session.get(User, user_id)
+def session_user(identity: str) -> User | None:
+    """The person behind a session's "<user id>:<sign-in token>" while that sign-in is live, as the
+    database held them when this request began, with `sign_in_token` set; None once it has ended."""
+    match = SESSION_IDENTITY_RE.fullmatch(identity) if isinstance(identity, str) else None
+    if match is None:
+        return None
+    user_id, token = int(match[1]), match[2]
+    found = recent_entities(f"sign_in:{user_id}:{token}", ("user", "sign_in"),
+                            lambda: _signed_in_user(user_id, token))
+    if not found:
+        return None
+    found[0].sign_in_token = token
+    return found[0]
+
+
+def _signed_in_user(user_id: int, token: str) -> tuple[User] | None:
+    user = db.session.scalar(_SIGNED_IN, {"user_id": user_id, "token_hash": hash_secret(token)})
     return (user,) if user is not None else None
+
+
+_SIGNED_IN = (sa.select(User).join(SignIn, SignIn.user_id == User.id)  # built once: every page
+              .where(User.id == sa.bindparam("user_id"), SignIn.token_hash == sa.bindparam("token_hash")))
 
 
 _BY_KEY_HASH = sa.select(User).where(User.api_key_hash == sa.bindparam("key_hash"))  # built once: every API call
@@ -190,11 +234,28 @@ def deactivation_refusal(actor: User | None, user: User, *, lock: bool = False) 
     return _last_admin_refusal(user, lock)
 
 
-def update_user(actor: User | None, user: User, *, display_name=None, role=None) -> User:
-    """Change a display name and/or role (None leaves a field alone); one audit event if anything changed."""
+def clean_api_rate_limit(value) -> str | None:
+    """An account's own API budget, written like API_RATE_LIMIT ("600 per minute"); blank: the default."""
+    text = checked_text("api_rate_limit", value).strip() if isinstance(value, str) else ""
+    if not text:
+        return None
+    try:
+        parse_rate(text)
+    except ValueError:
+        raise ValidationError({"api_rate_limit": "Write it like 600 per minute, 50 per 10 seconds or 5000/hour; "
+                                                 "leave it blank for the default."}) from None
+    if len(text) > API_RATE_LIMIT_MAX:
+        raise ValidationError({"api_rate_limit": f"Use at most {API_RATE_LIMIT_MAX} characters."})
+    return text
+
+
+def update_user(actor: User | None, user: User, *, display_name=None, role=None, api_rate_limit=...) -> User:
+    """Change a display name, role and/or API budget (None, or for the budget `...`, leaves a field
+    alone); one audit event if anything changed."""
     errors = FieldErrors()
     new_name = errors.check(clean_display_name, display_name) if display_name is not None else user.display_name
     new_role = errors.check(clean_role, role) if role is not None else Role(user.role)
+    new_rate = user.api_rate_limit if api_rate_limit is ... else errors.check(clean_api_rate_limit, api_rate_limit)
     if new_role is not None and (refusal := role_change_refusal(actor, user, new_role, lock=True)):
         errors.add("role", refusal)
     errors.raise_if_any()
@@ -203,9 +264,13 @@ def update_user(actor: User | None, user: User, *, display_name=None, role=None)
         before["displayName"], after["displayName"] = user.display_name, new_name
     if new_role != user.role:
         before["role"], after["role"] = user.role, new_role.value
+    if new_rate != user.api_rate_limit:
+        before["apiRateLimit"], after["apiRateLimit"] = user.api_rate_limit, new_rate
     if not after:
         return user
-    user.display_name, user.role = new_name, new_role
+    user.display_name, user.role, user.api_rate_limit = new_name, new_role, new_rate
+    if "role" in after:
+        _end_sign_ins(user)  # the next page asks them to sign in with their new role
     audit.record(actor, "user_update", target=("user", user.id), before=before, after=after)
     commit()
     return user
@@ -218,6 +283,8 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
     if not active and (refusal := deactivation_refusal(actor, user, lock=True)):
         raise ValidationError({"active": refusal})
     user.active = active
+    if not active:
+        _end_sign_ins(user)  # reactivation does not bring the old cookies back
     audit.record(actor, "user_reactivate" if active else "user_deactivate", target=("user", user.id),
                  before={"active": not active}, after={"active": active})
     commit()
@@ -229,9 +296,51 @@ def reset_password(actor: User | None, user: User, password) -> User:
     if user.role == Role.SERVICE:
         raise ValidationError({"password": "Service accounts have no password; regenerate their key instead."})
     user.set_password(clean_password(password))
+    _end_sign_ins(user)
     audit.record(actor, "user_password_reset", target=("user", user.id))
     commit()
     return user
+
+
+def change_own_password(user: User, *, current_password, password) -> User:
+    """A person's own new password, given their current one; their other sign-ins end, the one this
+    request carries (`user.sign_in_token`) stays."""
+    errors = FieldErrors()
+    if not isinstance(current_password, str) or not user.check_password(current_password):
+        errors.add("current_password", "That is not your current password.")
+    password = errors.check(clean_password, password)
+    errors.raise_if_any()
+    user.set_password(password)
+    _end_sign_ins(user, SignIn.token_hash != _token_hash(user))
+    audit.record(user, "user_password_change", target=("user", user.id))
+    commit()
+    return user
+
+
+def sign_out(user: User) -> None:
+    """End the sign-in this request carries: its cookies are refused, copies included; the user's
+    other devices stay signed in."""
+    _end_sign_ins(user, SignIn.token_hash == _token_hash(user))
+    audit.record(user, "user_sign_out", target=("user", user.id))
+    commit()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every sign-in of `user`, this one too (a lost laptop, a shared browser)."""
+    _end_sign_ins(user)
+    audit.record(user, "user_sign_out_everywhere", target=("user", user.id))
+    commit()
+
+
+def _token_hash(user: User) -> str:
+    return hash_secret(user.sign_in_token or "")
+
+
+def _end_sign_ins(user: User, *which) -> None:
+    """Delete `user`'s sign-ins (those matching `which`, if given) in the caller's transaction.
+    Through the ORM, so this process drops what it kept of them at the commit (services.recent)."""
+    for sign_in in db.session.scalars(db.select(SignIn).where(SignIn.user_id == user.id, *which)):
+        db.session.delete(sign_in)
 
 
 def regenerate_service_key(actor: User | None, user: User) -> str:

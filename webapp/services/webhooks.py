@@ -1,6 +1,5 @@
 """Webhook subscriptions, administered by admins; changes are audited (never the secret itself)."""
 import secrets
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -8,14 +7,14 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
 from ..db.utc import utcnow
-from . import audit
+from . import audit, egress
 from .base import after_commit, commit, get_or_404, parse_id
 from .delivery import DELIVER_JOB
 from .errors import FieldErrors, ValidationError
 from .listing import Page, keyset_page
+from .text import checked_text
 
 NAME_MAX = 80
-URL_MAX = 500
 SECRET_MIN, SECRET_MAX = 16, 128
 DELIVERIES_PAGE = 50
 
@@ -45,7 +44,7 @@ def new_secret() -> str:
 
 
 def clean_name(value, current: Webhook | None = None) -> str:
-    name = " ".join(value.split()) if isinstance(value, str) else ""
+    name = " ".join(checked_text("name", value).split()) if isinstance(value, str) else ""
     if not name or len(name) > NAME_MAX:
         raise ValidationError({"name": f"Give the webhook a name of 1–{NAME_MAX} characters."})
     taken = db.session.scalar(sa.select(Webhook.id).where(sa.func.lower(Webhook.name) == name.lower()))
@@ -54,18 +53,8 @@ def clean_name(value, current: Webhook | None = None) -> str:
     return name
 
 
-def clean_url(value) -> str:
-    url = value.strip() if isinstance(value, str) else ""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError({"url": "Give a full http:// or https:// URL, e.g. https://n8n.example.com/webhook/…"})
-    if len(url) > URL_MAX or parts.username or parts.password:
-        raise ValidationError({"url": f"Use a URL under {URL_MAX} characters, without a user or password in it."})
-    return url
-
-
 def clean_secret(value) -> str:
-    secret = value.strip() if isinstance(value, str) else ""
+    secret = checked_text("secret", value).strip() if isinstance(value, str) else ""
     if not SECRET_MIN <= len(secret) <= SECRET_MAX:
         raise ValidationError({"secret": f"Use a secret of {SECRET_MIN}–{SECRET_MAX} characters (the suggested one is fine)."})
     return secret
@@ -87,7 +76,7 @@ def _described(hook: Webhook) -> dict:
 def create_webhook(actor: User, *, name, url, secret, events=(), active=True) -> Webhook:
     errors = FieldErrors()
     name = errors.check(clean_name, name)
-    url = errors.check(clean_url, url)
+    url = errors.check(egress.check_url, url)
     secret = errors.check(clean_secret, secret)
     events = errors.check(clean_events, events)
     errors.raise_if_any()
@@ -103,7 +92,7 @@ def update_webhook(actor: User, hook: Webhook, *, name, url, secret=None, events
     """Change a webhook; a blank secret keeps the current one. Audited only if something changed."""
     errors = FieldErrors()
     name = errors.check(lambda v: clean_name(v, hook), name)
-    url = errors.check(clean_url, url)
+    url = errors.check(egress.check_url, url)
     secret = errors.check(clean_secret, secret) if secret and secret.strip() else hook.secret
     events = errors.check(clean_events, events)
     errors.raise_if_any()

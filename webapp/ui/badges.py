@@ -69,13 +69,18 @@ def _queue_row(t, prefix: str, now, ticked: bool = False) -> str:
         f'<td class="col-pick"><input type="checkbox" class="pick" name="ticket" form="bulk-form" '
         f'value="{display_id}:{t.version:d}" aria-label="Select {display_id}"{" checked" if ticked else ""}></td>'
         f'<td class="col-id"><a class="mono" href="{href}">{display_id}</a></td>'
-        f'<td class="col-title"><a href="{href}">{escape(t.title)}</a></td>'
+        f'<td class="col-title"><a href="{href}">{escape(t.title)}</a>{_snippet(t.snippet)}</td>'
         f'<td class="col-sev">{sev_badge(t.severity)}</td>'
         f'<td class="col-status">{status_badge(t.status)}</td>'
         f'<td class="col-cti">{_cti_cell(t.category, t.type, t.item)}</td>'
         f'<td class="col-assignee">{who}</td>'
         f'<td class="col-age">{reltime(t.created_at, now)}</td></tr>\n'
     )
+
+
+def _snippet(html: str) -> str:
+    """A search result's matching text: services.search.highlight's Markup as it is, anything else escaped."""
+    return f'<p class="snippet">{escape(html)}</p>' if html else ""
 
 
 @lru_cache(maxsize=4096)

@@ -10,7 +10,7 @@ from ..services import ValidationError
 from ..services import bulk as bulk_service
 from ..services import bulk_jobs
 from ..services.base import parse_id, rollback
-from ..services.listing import FILTER_ARGS, ME, ListFilter, count_matching
+from ..services.listing import FILTER_ARGS, ME, ListFilter, count_capped
 from ..services.tickets import ROUTE_FIELDS
 from ..services.users import assignable_users
 from ..ui.rendering import render, render_widget, wants_fragment
@@ -61,7 +61,7 @@ def _start_for_rows(changes, targets) -> tuple:
 def bulk_count():
     """How many tickets "select all matching" would take (counted no further than the bulk limit)."""
     view = VIEWS.get(request.args.get("view"), "web.dashboard")
-    count = count_matching(_view_filter(ListFilter.from_web_args(request.args), view), current_user, SHOWN_MAX + 1)
+    count = count_capped(_view_filter(ListFilter.from_web_args(request.args), view), current_user, SHOWN_MAX + 1)
     return render_widget("web/bulk.html", "matching", count=count, shown_max=SHOWN_MAX)
 
 

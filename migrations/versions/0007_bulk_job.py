@@ -4,8 +4,8 @@ A job commits each chunk of tickets with its counts and one bulk_job_item row pe
 restarted runner skips what the job already did (found by (job_id, ref)), and the unique
 (job_id, ticket_id) pair keeps any ticket from being changed twice by one job.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03 15:13:21.695719
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
-down_revision = '0002'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
