@@ -115,7 +115,7 @@ PATHS = {
                        "filed matches; the default with `q`, and only with it). Each sort has its own cursors."),
                 _query("status", {"type": "array", "items": {"type": "string"}},
                        "OPEN, IN_PROGRESS, RESOLVED, CLOSED, `active` (OPEN and IN_PROGRESS) or `all` (the "
-                       "default); repeat or comma-separate for several."),
+                       "default), in any case; repeat or comma-separate for several."),
                 _query("severity", {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 5}},
                        "1–5; repeat or comma-separate for several."),
                 _query("categoryId", {"type": "string"}, "Only tickets in this category."),

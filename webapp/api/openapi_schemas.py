@@ -24,6 +24,16 @@ ID_IN = {
 }
 TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC."}
 STATUS = {"type": "string", "enum": [s.value for s in Status]}
+
+
+def _any_case(name: str) -> str:
+    """`name` as an ECMA-262 pattern that matches it in any case, a space or dash for its underscore."""
+    return "".join("[ _-]" if c == "_" else f"[{c}{c.lower()}]" for c in name)
+
+
+# What the API accepts (services.tickets.status_named): the names in any case; it always answers upper case.
+STATUS_IN = {"type": "string", "pattern": f"^(?:{'|'.join(_any_case(s.value) for s in Status)})$",
+             "examples": ["RESOLVED", "resolved", "in_progress"]}
 SEVERITY_OUT = {"type": "integer", "minimum": 1, "maximum": 5}
 SEVERITY_IN = {
     "type": ["integer", "string"], "minimum": 1, "maximum": 5, "pattern": "^[1-5]$",
@@ -77,7 +87,7 @@ TICKET_PATCH = {
     "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
     "overview": {"type": ["string", "null"], "maxLength": OVERVIEW_MAX},
     "severity": SEVERITY_IN,
-    "status": {**STATUS, "description": "OPEN → IN_PROGRESS → RESOLVED → CLOSED; re-opening is allowed."},
+    "status": {**STATUS_IN, "description": "OPEN → IN_PROGRESS → RESOLVED → CLOSED, in any case; re-opening is allowed."},
     "assigneeId": {**ID_IN, "type": ["string", "integer", "null"], "description": "null unassigns."},
     "categoryId": ID_IN, "typeId": ID_IN, "itemId": ID_IN,
 }
@@ -171,7 +181,7 @@ SCHEMAS = {
             "type": "object", "description": "The filters of GET /api/tickets (every status unless `status` is "
                                              f"given); runs as a job (202). At most {BULK_MAX:,} may match.",
             "properties": {name: {**FILTER_VALUE, "description": text} for name, text in (
-                ("status", "OPEN, IN_PROGRESS, RESOLVED, CLOSED, active or all; a list for several."),
+                ("status", "OPEN, IN_PROGRESS, RESOLVED, CLOSED, active or all, in any case; a list for several."),
                 ("severity", "1–5; a list for several."), ("categoryId", "A category id."),
                 ("assigneeId", "A user id, me or unassigned."), ("updatedSince", "ISO 8601."),
                 ("dedupKey", "A dedupKey."))},

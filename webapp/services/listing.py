@@ -54,7 +54,7 @@ def _statuses(values: list[str], name: str) -> tuple[str, ...] | None:
     for value in values:
         if value.lower() == ALL:
             return ()
-        chosen.update(STATUS_GROUPS.get(value.lower()) or (clean_status(value.upper()).value,))
+        chosen.update(STATUS_GROUPS.get(value.lower()) or (clean_status(value).value,))
     return tuple(sorted(chosen)) if values else None
 
 

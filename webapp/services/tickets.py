@@ -87,12 +87,20 @@ def clean_assignee(value) -> User | None:
     return user
 
 
+def status_named(text: str) -> Status | None:
+    """The status a person or a workflow means: OPEN, IN_PROGRESS, RESOLVED or CLOSED in any case,
+    with a space or a dash for the underscore (`resolved`, `In progress`); None for any other text.
+    The one reading of a status, for the web, the API, bulk changes and list filters alike."""
+    name = text.upper().replace("-", "_").replace(" ", "_")
+    return Status.__members__.get(name)
+
+
 def clean_status(value) -> Status:
-    try:
-        return Status(value)
-    except ValueError:
+    status = value if isinstance(value, Status) else status_named(value) if isinstance(value, str) else None
+    if status is None:
         known = ", ".join(s.value for s in Status)
-        raise ValidationError({"status": f"Unknown status {value!r}; use one of {known}."}) from None
+        raise ValidationError({"status": f"Unknown status {value!r}; use one of {known} (any case)."})
+    return status
 
 
 class DuplicateOpenTicket(Conflict):
