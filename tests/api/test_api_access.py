@@ -17,6 +17,7 @@ ROUTES = [
     ("GET", "/api/tickets/{ticket}/comments", None, 200),
     ("POST", "/api/tickets/{ticket}/comments", {"body": "Looking into it."}, 201),
     ("GET", "/api/tickets/{ticket}/comments/{comment}", None, 200),
+    ("PATCH", "/api/tickets/{ticket}/comments/{comment}", {"body": "Edited."}, 200),
     ("DELETE", "/api/tickets/{ticket}/comments/{comment}", None, 204),
     ("GET", "/api/tickets/{ticket}/audit", None, 200),
     ("POST", "/api/tickets/bulk", "bulk change", 200),

@@ -111,6 +111,11 @@ ROUTES = [
       form={"category_id": "{category}", "type_id": "{type}", "item_id": "{other_item}"}),
     R("web.add_comment", "POST", TICKET + "/comments", staff(303), form={"body": "Looking."}),
     R("web.delete_comment", "POST", TICKET + "/comments/{comment}/delete", staff(303)),  # the agent's own
+    R("web.show_comment", "GET", TICKET + "/comments/{comment}", staff(200)),
+    # the agent's own comment: only its author edits it, an admin too is refused
+    R("web.edit_comment_form", "GET", TICKET + "/comments/{comment}/edit", {**staff(200), ADMIN: 403}),
+    R("web.edit_comment", "POST", TICKET + "/comments/{comment}", {**staff(303), ADMIN: 403},
+      form={"body": "Looking, edited."}),
     R("web.views", "GET", "/views?severity=1", staff(200)),
     R("web.create_view", "POST", "/views", staff(303), form={"name": "Sev 1", "filters": "severity=1"}),
     R("web.update_view", "POST", VIEW, staff(303), form={"name": "Renamed", "filters": ""}),  # shared: owner, admin
@@ -166,6 +171,8 @@ ROUTES = [
     R("api.list_comments", "GET", API_TICKET + "/comments", api(200)),
     R("api.add_comment", "POST", API_TICKET + "/comments", api(201), json={"body": "Seen by the robot."}),
     R("api.get_comment", "GET", API_TICKET + "/comments/{comment}", api(200)),
+    R("api.edit_comment", "PATCH", API_TICKET + "/comments/{robot_comment}", api(200),
+      json={"body": "Seen by the robot, edited."}),  # the robot's own
     R("api.delete_comment", "DELETE", API_TICKET + "/comments/{robot_comment}", api(204)),  # the robot's own
     R("api.list_views", "GET", "/api/views", api(200)),
     R("api.create_view", "POST", "/api/views", api(201), json={"name": "Robot work", "filters": {"assignee": "me"}}),
@@ -208,6 +215,7 @@ class World:
             "other_item": make.cti("Infra", "Servers", "Db")[2].id,
             "spare_item": make.cti("Infra", "Servers", "Spare")[2].id,
             "comment": add_comment(agent, ticket, "agent note").id,
+            "admin_comment": add_comment(admin, ticket, "admin note").id,
             "robot_comment": add_comment(robot, ticket, "robot note").id,
             "target": target.id, "robot": robot.id, "webhook": hook.id, "delivery": delivery.id,
             "bulk_job": jobs[agent], "robot_bulk_job": jobs[robot],

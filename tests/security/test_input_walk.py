@@ -15,7 +15,8 @@ HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 TYPED = {"text", "password", "url", "search", "email", "textarea"}  # what a person types, as opposed to picks
 UNLIMITED = {"password"}  # typed fields with no length limit: only a hash is stored
 OVERSIZE = "x" * 100_001  # longer than any column or text limit, well under MAX_CONTENT_LENGTH
-EXTRA_PAGES = [TICKET + "/title/edit"]  # the title editor, which no route_table row opens
+# the title editor, which no route_table row opens, and the admin's own comment's editor
+EXTRA_PAGES = [TICKET + "/title/edit", TICKET + "/comments/{admin_comment}/edit"]
 PAGE_BLUEPRINTS = {"auth", "web", "admin", "webhooks"}  # the ones that render pages with forms
 NOT_IN_A_FORM = {"web.preview"}  # posted by the editors' Preview tab, not by a <form>: its row's body is used
 
@@ -224,7 +225,7 @@ def api_bodies(app) -> list:
     operations = {op["operationId"]: op for ops in spec["paths"].values() for op in ops.values()}
     by_endpoint = {"api.create_ticket": "createTicket", "api.update_ticket": "updateTicket",
                    "api.add_comment": "addComment", "api.create_view": "createView", "api.update_view": "updateView",
-                   "api.bulk_tickets": "bulkUpdateTickets"}  # endpoint -> operationId
+                   "api.bulk_tickets": "bulkUpdateTickets", "api.edit_comment": "editComment"}  # endpoint -> operationId
     rows = [r for r in ROUTES if r.json is not None]
     assert {r.endpoint for r in rows} == set(by_endpoint)
     found = []

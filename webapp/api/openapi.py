@@ -87,7 +87,7 @@ def _links(parameters: dict, *operation_ids: str) -> dict:
 TICKET_LINKS = _links({"ref": "$response.body#/displayId"},
                       "getTicket", "updateTicket", "listComments", "addComment", "getAudit")
 COMMENT_LINKS = _links({"ref": "$request.path.ref", "commentId": "$response.body#/id"},
-                       "getComment", "deleteComment")
+                       "getComment", "editComment", "deleteComment")
 VIEW_LINKS = _links({"viewId": "$response.body#/id"}, "getView", "updateView", "deleteView", "listViewTickets")
 
 
@@ -188,6 +188,12 @@ PATHS = {
     "/api/tickets/{ref}/comments/{commentId}": {
         "get": _operation("getComment", "Comments", "Read a comment", _ok("Comment", "The comment."),
                           errors=("404",), params=[TICKET_REF, COMMENT_ID]),
+        "patch": _operation(
+            "editComment", "Comments", "Edit a comment (its author only)",
+            _ok("Comment", "Edited; `editedAt` says when. The same text again changes nothing."),
+            errors=(*BODY_ERRORS, "403", "404"), params=[TICKET_REF, COMMENT_ID], body="CommentCreate",
+            description="The earlier text stays in the ticket's audit trail (`comment_edit`, with before and after).",
+        ),
         "delete": _operation(
             "deleteComment", "Comments", "Delete a comment",
             {"204": {"description": "Deleted; the text stays in the audit trail.", "headers": {}}},

@@ -216,11 +216,12 @@ SCHEMAS = {
     "Comment": _object({
         "id": ID_OUT, "ticketId": ID_OUT, "author": ref("UserRef"),
         "body": {"type": "string", "description": "Markdown."}, "createdAt": TIME,
+        "editedAt": {**nullable(TIME), "description": "When the author last edited it; null if never."},
     }),
     "AuditEvent": _object({
         "id": ID_OUT,
         "action": {"type": "string", "description": "create, status, assignee, severity, reroute, title, "
-                                                    "overview, comment_add, comment_delete, auto_close, …"},
+                                                    "overview, comment_add, comment_edit, comment_delete, auto_close, …"},
         "actor": {"oneOf": [ref("UserRef"), {"type": "null"}], "description": "null: the system."},
         "before": {"description": "The value before the change, as audited."},
         "after": {"description": "The value after the change, as audited."},

@@ -112,6 +112,7 @@ def comment_json(comment) -> dict:
         "author": user_ref(comment.author),
         "body": comment.body,
         "createdAt": iso(comment.created_at),
+        "editedAt": iso(comment.edited_at),
     }
 
 

@@ -136,6 +136,7 @@ class Comment(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[object | None] = mapped_column(UTCDateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    edited_at: Mapped[object | None] = mapped_column(UTCDateTime)  # the author's last edit, if any
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     ticket: Mapped[Ticket] = relationship(foreign_keys=[ticket_id])
