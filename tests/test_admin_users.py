@@ -99,6 +99,23 @@ def test_admin_edits_display_name_and_role(client, boss, make):
     assert event.after == {"displayName": "New Name", "role": "ADMIN"}
 
 
+def test_admin_sets_a_service_accounts_own_api_budget(client, boss, make):
+    robot = make.user("robot", role=Role.SERVICE)
+    page = client.get(f"/admin/users/{robot.id}").get_data(as_text=True)
+    assert 'name="api_rate_limit"' in page and "300 per minute" in page  # the default, named
+    response = client.post(f"/admin/users/{robot.id}", data={"display_name": "Robot", "api_rate_limit": "600 per minute"})
+    assert response.status_code == 303 and robot.api_rate_limit == "600 per minute"
+    [event] = admin_events("user_update")
+    assert event.before["apiRateLimit"] is None and event.after["apiRateLimit"] == "600 per minute"
+    refused = client.post(f"/admin/users/{robot.id}", data={"display_name": "Robot", "api_rate_limit": "lots"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="api_rate_limit-error"' in text and 'value="lots"' in text
+    db.session.refresh(robot)
+    assert robot.api_rate_limit == "600 per minute"
+    agent = make.user("person")
+    assert 'name="api_rate_limit"' not in client.get(f"/admin/users/{agent.id}").get_data(as_text=True)
+
+
 def test_saving_unchanged_profile_writes_no_audit_event(client, boss, make):
     agent = make.user("agent", display_name="Same")
     client.post(f"/admin/users/{agent.id}", data={"display_name": "Same", "role": "AGENT"})

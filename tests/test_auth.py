@@ -169,3 +169,16 @@ def test_app_refuses_to_start_with_an_undeclared_route(app):
     bare.add_url_rule("/undeclared", "undeclared", lambda: "x")
     with pytest.raises(RuntimeError, match="/undeclared"):
         check_declarations(bare)
+
+
+def test_a_key_checked_for_one_request_never_opens_the_next(app, make):
+    """The key holder is remembered per request (in its WSGI environ), not in `g`, which requests
+    share when they run inside one app context (tests, scripts): a later call without a key, or
+    with a wrong one, is refused."""
+    from webapp.models import Role
+
+    bot = make.user("once-bot", role=Role.SERVICE)
+    plain = app.test_client()  # no per-request reset of g, unlike the suite's CsrfClient
+    assert plain.get("/api/me", headers={"X-Api-Key": bot.plain_api_key}).status_code == 200
+    assert plain.get("/api/me").status_code == 401
+    assert plain.get("/api/me", headers={"X-Api-Key": "sk_" + "x" * 43}).status_code == 401

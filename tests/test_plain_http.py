@@ -41,7 +41,8 @@ def test_the_failed_sign_in_over_plain_http_explains_itself(secure_cookies):
     assert "CSRF" in text and "SESSION_COOKIE_SECURE=false" in text
 
 
-@pytest.mark.parametrize("base_url", ["https://server.example", "http://localhost:5000", "http://127.0.0.1:5000"])
+@pytest.mark.parametrize("base_url", ["https://server.example", "http://localhost:5000", "http://127.0.0.1:5000",
+                                      "http://[::1]:5000", "http://LocalHost"])
 def test_no_advice_where_the_cookie_comes_back(secure_cookies, base_url):
     page = secure_cookies.test_client().get("/login", base_url=base_url).get_data(as_text=True)
     assert 'id="plain-http"' not in page

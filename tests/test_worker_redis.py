@@ -95,7 +95,8 @@ def load_schedule(redis_url: str, queue_name: str, monkeypatch) -> CronScheduler
 def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(redis_url, queue_name, monkeypatch):
     scheduled = {job.func_name: job for job in load_schedule(redis_url, queue_name, monkeypatch).get_jobs()}
     assert set(scheduled) == {"webapp.jobs.tasks.sweep", "webapp.jobs.tasks.requeue_undelivered",
-                              "webapp.jobs.tasks.purge_idempotency_records", "webapp.jobs.tasks.prune_deliveries"}
+                              "webapp.jobs.tasks.purge_idempotency_records", "webapp.jobs.tasks.prune_deliveries",
+                              "webapp.jobs.tasks.resume_bulk_jobs"}
     purge = scheduled["webapp.jobs.tasks.purge_idempotency_records"]
     assert (purge.cron, purge.queue_name) == ("30 * * * *", queue_name)
     prune = scheduled["webapp.jobs.tasks.prune_deliveries"]
@@ -103,6 +104,8 @@ def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(r
     assert (scheduled["webapp.jobs.tasks.sweep"].cron, scheduled["webapp.jobs.tasks.sweep"].queue_name) == ("0 * * * *", queue_name)
     assert (scheduled["webapp.jobs.tasks.requeue_undelivered"].interval,
             scheduled["webapp.jobs.tasks.requeue_undelivered"].queue_name) == (60, queue_name)
+    assert (scheduled["webapp.jobs.tasks.resume_bulk_jobs"].interval,
+            scheduled["webapp.jobs.tasks.resume_bulk_jobs"].queue_name) == (60, queue_name)
 
 
 def test_redis_down_then_up_loses_nothing(committed_app, redis_url, queue_name, receiver, monkeypatch):

@@ -13,6 +13,7 @@ from .models import Category, CtiType, Item, Role
 from .ops.one_time_secrets import OneTimeSecrets
 from .services import ValidationError
 from .services import sweep as sweep_service
+from .services.saved_views import seed_builtin_views
 from .services.users import create_user, find_user, rotate_api_key
 
 DEMO_PASSWORD = "admin123"
@@ -41,7 +42,7 @@ def register(app) -> None:
 
 @click.command("seed")
 def seed():
-    """Create the admin, the goddard service account and a sample CTI tree (idempotent)."""
+    """Create the admin, the goddard service account, a sample CTI tree and the built-in views (idempotent)."""
     created, shown = [], _one_time()
     if find_user("admin") is None:
         embedded = current_app.config["EMBEDDED"]
@@ -59,6 +60,9 @@ def seed():
     added = _seed_cti()
     if added:
         created.append(f"{added} CTI entries")
+    views = seed_builtin_views()
+    if views:
+        created.append(f"{views} built-in view{'' if views == 1 else 's'}")
     click.echo("Seeded: " + ", ".join(created) if created else "Nothing to seed: already done.")
 
 

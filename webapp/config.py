@@ -61,6 +61,8 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "WEBHOOK_ALLOWED_NETWORKS": env.get("WEBHOOK_ALLOWED_NETWORKS") or "",
         "OUTBOX_LINGER_SECONDS": float(env.get("OUTBOX_LINGER_SECONDS") or 1),
         "OUTBOX_MARK_DELAY_SECONDS": float(env.get("OUTBOX_MARK_DELAY_SECONDS") or 0.05),
+        # Connections a bulk job changes its chunks on side by side (PostgreSQL; SQLite uses one).
+        "BULK_WORKERS": int(env.get("BULK_WORKERS") or 3),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),

@@ -6,6 +6,7 @@ import pytest
 
 from webapp.api.ratelimit import rate_key
 from webapp.auth.throttle import TOO_MANY_BAD_KEYS
+from webapp.models import Role
 
 
 @pytest.fixture
@@ -138,3 +139,31 @@ def test_requests_still_served_when_redis_is_down(database_url, _app):
     app = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0", API_RATE_LIMIT="2 per minute")
     statuses = [app.test_client().get("/api/me").status_code for _ in range(3)]
     assert 500 not in statuses and statuses[0] == 401
+
+
+def test_an_accounts_own_budget_replaces_the_default_at_once(app, client, make):
+    """Set per service account in the admin panel: its key gets that budget from the next call on,
+    in every process (the user row changes, so cache_version does); other keys keep the default."""
+    from webapp.services.users import update_user
+
+    app.extensions["rate_limiter"].reset()
+    busy, other = make.user("busy-bot", role=Role.SERVICE), make.user("quiet-bot", role=Role.SERVICE)
+    update_user(None, busy, api_rate_limit="2 per minute")
+    calls = [client.get("/api/me", headers={"X-Api-Key": busy.plain_api_key}) for _ in range(3)]
+    assert [c.status_code for c in calls] == [200, 200, 429]
+    assert calls[0].headers["X-RateLimit-Limit"] == "2" and calls[2].headers["Retry-After"].isdigit()
+    assert client.get("/api/me", headers={"X-Api-Key": other.plain_api_key}).headers["X-RateLimit-Limit"] != "2"
+    update_user(None, busy, api_rate_limit="")  # blank: back to the default
+    assert client.get("/api/me", headers={"X-Api-Key": busy.plain_api_key}).status_code == 200
+    app.extensions["rate_limiter"].reset()
+
+
+@pytest.mark.parametrize("text", ["fast", "0 per minute", "5 per 0 minutes", "1" * 50, "6\x00 per minute"])
+def test_a_budget_that_does_not_parse_is_refused_beside_the_field(make, text):
+    from webapp.services import ValidationError
+    from webapp.services.users import update_user
+
+    bot = make.user(role=Role.SERVICE)
+    with pytest.raises(ValidationError) as refused:
+        update_user(None, bot, api_rate_limit=text)
+    assert set(refused.value.fields) == {"api_rate_limit"}

@@ -1,5 +1,5 @@
 """Users and service accounts: list, create, edit, (de)activate, reset passwords, rotate keys."""
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 
 from ..auth.access import ADMIN, access
 from ..models import Role, User
@@ -52,6 +52,8 @@ def user_edit(user_id: int):
     if request.method == "GET":
         return _edit_page(user)
     values = {"display_name": request.form.get("display_name", ""), "role": request.form.get("role")}
+    if user.is_service:  # only keys have a budget
+        values["api_rate_limit"] = request.form.get("api_rate_limit", "")
     _, error = attempt(user_service.update_user, actor(), user, **values)
     if error:
         return _edit_page(user, errors=error.fields or {"display_name": error.message}, values=values, status=422)
@@ -65,7 +67,9 @@ def _edit_page(user: User, *, errors: dict | None = None, values: dict | None = 
     context = {
         "user": user,
         "errors": errors or {},
-        "values": {"display_name": user.display_name, "role": user.role, **(values or {})},
+        "values": {"display_name": user.display_name, "role": user.role,
+                   "api_rate_limit": user.api_rate_limit or "", **(values or {})},
+        "default_api_rate_limit": current_app.config["API_RATE_LIMIT"],
         "role_labels": ROLE_LABELS,
         "demotion_refusal": (
             user_service.role_change_refusal(admin, user, Role.AGENT) if user.role == Role.ADMIN else None

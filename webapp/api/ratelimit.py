@@ -1,15 +1,16 @@
 """Per-key rate limiting of the API on the app's one limiter (webapp/ratelimit/__init__.py): one budget
-(API_RATE_LIMIT) per key, shared by every route a key unlocks; over it, 429 + Retry-After. An address
-over its budget of unknown keys (webapp/auth/throttle.py) is refused first."""
+per key (the account's own, else API_RATE_LIMIT), shared by every route a key unlocks; over it,
+429 + Retry-After. An address over its budget of unknown keys (webapp/auth/throttle.py) is refused
+first."""
 import hashlib
 import math
 
 from flask import g, request
 from werkzeug.exceptions import TooManyRequests
 
-from ..auth.access import API, policy_for
+from ..auth.access import API, key_holder, policy_for
 from ..auth.throttle import refuse_after_bad_keys
-from ..ratelimit import client_address, configured_rate, limiter
+from ..ratelimit import Rate, client_address, configured_rate, limiter, parse_rate
 
 SCOPE = "api"
 OVER_BUDGET = "Too many requests for this API key; wait for the time in Retry-After, then retry."
@@ -27,11 +28,20 @@ def spend_budget() -> None:
     """before_request: count this call against its key (the public docs are exempt)."""
     if policy_for(request.endpoint) != API:
         return
+    holder = None
     if request.headers.get("X-Api-Key"):
         refuse_after_bad_keys()  # a flooding address costs neither a lookup nor a counter per key
-    verdict = g.rate_verdict = limiter().spend(SCOPE, rate_key(), configured_rate("API_RATE_LIMIT"))
+        holder = key_holder()
+    verdict = g.rate_verdict = limiter().spend(SCOPE, rate_key(), budget_of(holder))
     if not verdict.allowed:
         raise TooManyRequests(OVER_BUDGET, retry_after=max(1, math.ceil(verdict.retry_after)))
+
+
+def budget_of(holder) -> Rate:
+    """The key holder's own budget (set per account in the admin panel), else API_RATE_LIMIT."""
+    if holder is not None and holder.api_rate_limit:
+        return parse_rate(holder.api_rate_limit)
+    return configured_rate("API_RATE_LIMIT")
 
 
 def budget_headers(response):

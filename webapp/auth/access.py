@@ -55,11 +55,23 @@ def enforce_access():
     abort(403)
 
 
-def _enforce_api_key():
-    from ..services.users import user_for_api_key
+_KEY_HOLDER = "ticketing.key_holder"  # in the WSGI environ: it belongs to this request and no other
 
+
+def key_holder():
+    """The active user behind this request's X-Api-Key, or None: looked up once per request (the
+    rate budget asks first, the access check next)."""
+    if _KEY_HOLDER not in request.environ:
+        from ..services.users import user_for_api_key
+
+        key = request.headers.get("X-Api-Key")
+        request.environ[_KEY_HOLDER] = user_for_api_key(key) if key else None
+    return request.environ[_KEY_HOLDER]
+
+
+def _enforce_api_key():
     key = request.headers.get("X-Api-Key")
-    user = user_for_api_key(key) if key else None
+    user = key_holder()
     if user is None:
         if key:
             count_bad_key()

@@ -1,6 +1,4 @@
 """A person's own account: change the password, sign out everywhere."""
-import math
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, logout_user
 
@@ -33,8 +31,7 @@ def change_password():
     me = _me()
     reservation, wait = throttle.reserve_password_check(me.username)
     if reservation is None:
-        minutes = math.ceil(wait / 60)
-        message = f"Too many wrong passwords for this account. Try again in {minutes} minute{'s' * (minutes != 1)}."
+        message = f"Too many wrong passwords for this account. Try again in {throttle.wait_phrase(wait)}."
         page, _ = _page({"current_password": message}, 429)
         return page, 429, {"Retry-After": str(wait)}
     try:
@@ -42,10 +39,10 @@ def change_password():
                                          password=request.form.get("password"))
     except ValidationError as exc:
         rollback()
-        if "current_password" not in exc.fields:
-            throttle.not_a_wrong_password(reservation, me.username, right=True)
+        if "current_password" not in exc.fields:  # the current password was right
+            throttle.password_was_right(reservation, me.username)
         return _page(exc.fields, 422)
-    throttle.not_a_wrong_password(reservation, me.username, right=True)
+    throttle.password_was_right(reservation, me.username)
     flash("Password changed. Every other browser signed in as you is signed out; this one stays.", "success")
     return redirect(url_for("auth.profile"), 303)
 

@@ -51,12 +51,16 @@ def reserve_password_check(username: str):
     return reservation, None
 
 
-def not_a_wrong_password(reservation, username: str, *, right: bool) -> None:
-    """Give the place back: the check did not fail (`right`: the password was right, which also
-    clears the account's failures)."""
+def password_was_right(reservation, username: str) -> None:
+    """Give the place back and clear the account's failures, as a right password on the form does."""
     limiter().release(reservation)
-    if right:
-        limiter().clear(ACCOUNT, account_key(username))
+    forgive_account(username)
+
+
+def wait_phrase(seconds: int) -> str:
+    """How long a refusal lasts, in whole minutes, as the refused pages say it."""
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _refused(scope: str, verdict: Verdict):
@@ -64,8 +68,7 @@ def _refused(scope: str, verdict: Verdict):
     from .routes import LoginForm
 
     seconds = max(1, math.ceil(verdict.retry_after))
-    minutes = math.ceil(seconds / 60)
-    when = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    when = wait_phrase(seconds)
     if scope == ACCOUNT:
         message = f"Too many failed sign-ins for this account. Try again in {when}."
     else:
@@ -75,9 +78,10 @@ def _refused(scope: str, verdict: Verdict):
     return response
 
 
-def forgive_account() -> None:
-    """The right password wipes the account's failures, so a typo now and then never adds up."""
-    limiter().clear(ACCOUNT, account_key())
+def forgive_account(username: str | None = None) -> None:
+    """The right password wipes the account's failures (default: the form's username), so a typo
+    now and then never adds up."""
+    limiter().clear(ACCOUNT, account_key(username))
 
 
 def limit_sign_in(app) -> None:

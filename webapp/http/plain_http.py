@@ -1,11 +1,12 @@
 """Secure cookies on a plain-http address: the browser never sends them back, so sign-in fails with
 a CSRF error that explains nothing. Detect it and say exactly what to change."""
 import logging
+from urllib.parse import urlsplit
 
 from flask import current_app, request
 
 log = logging.getLogger(__name__)
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # browsers keep Secure cookies on these over http
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")  # browsers keep Secure cookies on these over http
 _WARNED = "plain_http_warned"
 
 
@@ -13,8 +14,7 @@ def cookies_lost_over_http() -> bool:
     """True when this request came over plain http to a host where a Secure cookie is not sent back."""
     if not current_app.config.get("SESSION_COOKIE_SECURE") or request.is_secure:
         return False
-    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
-    return host.lower() not in _LOCAL_HOSTS
+    return urlsplit(f"//{request.host}").hostname not in _LOCAL_HOSTS  # lowercased, no port or brackets
 
 
 def advice() -> str:

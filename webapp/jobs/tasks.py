@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from . import DELIVERY_RUN_SECONDS, app_job, enqueue, enqueue_at, forget_pending
-from ..services import delivery, delivery_run, dispatch, idempotency, retention, sweep as sweep_service
+from ..services import bulk_jobs, delivery, delivery_run, dispatch, idempotency, retention, sweep as sweep_service
 from ..services.outbox import DELIVER_DUE_JOB, DISPATCH_JOB
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,22 @@ def purge_idempotency_records() -> int:
 
 
 @app_job
+def run_bulk_job(job_id: int) -> str | None:
+    """A bulk change too large for one request, from where its last commit left it."""
+    job = bulk_jobs.run_job(job_id, workers=current_app.config.get("BULK_WORKERS", 1))
+    return job.status if job else None
+
+
+@app_job
+def resume_bulk_jobs() -> int:
+    """Every minute: hand bulk jobs whose runner died (or was never started) to a new one."""
+    stale = bulk_jobs.resume_stale()
+    for job_id in stale:
+        enqueue(bulk_jobs.RUN_JOB, job_id)
+    return len(stale)
+
+
+@app_job
 def prune_deliveries() -> int:
     """Hourly: delete dispatched outbox rows and finished deliveries past DELIVERY_RETENTION_DAYS."""
     pruned = retention.prune()
@@ -115,5 +131,6 @@ PERIODIC = (
     Periodic(sweep, every=3600, cron="0 * * * *"),
     Periodic(requeue_undelivered, every=60),
     Periodic(purge_idempotency_records, every=3600, cron="30 * * * *"),
+    Periodic(resume_bulk_jobs, every=60),
     Periodic(prune_deliveries, every=3600, cron="45 * * * *"),
 )

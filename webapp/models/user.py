@@ -82,6 +82,7 @@ class User(Face, UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     api_key_prefix: Mapped[str | None] = mapped_column(String(16))
+    api_rate_limit: Mapped[str | None] = mapped_column(String(40))  # None: API_RATE_LIMIT
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[object | None] = mapped_column(UTCDateTime)

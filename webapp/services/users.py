@@ -21,9 +21,11 @@ from .base import commit, get_or_404
 from .errors import FieldErrors, ValidationError
 from .recent import recent, recent_entities
 from .text import checked_text, text_fault
+from ..ratelimit import parse_rate
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 PASSWORD_MIN = 8
+API_RATE_LIMIT_MAX = 40  # the column
 
 
 def clean_username(value) -> str:
@@ -232,11 +234,28 @@ def deactivation_refusal(actor: User | None, user: User, *, lock: bool = False) 
     return _last_admin_refusal(user, lock)
 
 
-def update_user(actor: User | None, user: User, *, display_name=None, role=None) -> User:
-    """Change a display name and/or role (None leaves a field alone); one audit event if anything changed."""
+def clean_api_rate_limit(value) -> str | None:
+    """An account's own API budget, written like API_RATE_LIMIT ("600 per minute"); blank: the default."""
+    text = checked_text("api_rate_limit", value).strip() if isinstance(value, str) else ""
+    if not text:
+        return None
+    try:
+        parse_rate(text)
+    except ValueError:
+        raise ValidationError({"api_rate_limit": "Write it like 600 per minute, 50 per 10 seconds or 5000/hour; "
+                                                 "leave it blank for the default."}) from None
+    if len(text) > API_RATE_LIMIT_MAX:
+        raise ValidationError({"api_rate_limit": f"Use at most {API_RATE_LIMIT_MAX} characters."})
+    return text
+
+
+def update_user(actor: User | None, user: User, *, display_name=None, role=None, api_rate_limit=...) -> User:
+    """Change a display name, role and/or API budget (None, or for the budget `...`, leaves a field
+    alone); one audit event if anything changed."""
     errors = FieldErrors()
     new_name = errors.check(clean_display_name, display_name) if display_name is not None else user.display_name
     new_role = errors.check(clean_role, role) if role is not None else Role(user.role)
+    new_rate = user.api_rate_limit if api_rate_limit is ... else errors.check(clean_api_rate_limit, api_rate_limit)
     if new_role is not None and (refusal := role_change_refusal(actor, user, new_role, lock=True)):
         errors.add("role", refusal)
     errors.raise_if_any()
@@ -245,9 +264,11 @@ def update_user(actor: User | None, user: User, *, display_name=None, role=None)
         before["displayName"], after["displayName"] = user.display_name, new_name
     if new_role != user.role:
         before["role"], after["role"] = user.role, new_role.value
+    if new_rate != user.api_rate_limit:
+        before["apiRateLimit"], after["apiRateLimit"] = user.api_rate_limit, new_rate
     if not after:
         return user
-    user.display_name, user.role = new_name, new_role
+    user.display_name, user.role, user.api_rate_limit = new_name, new_role, new_rate
     if "role" in after:
         _end_sign_ins(user)  # the next page asks them to sign in with their new role
     audit.record(actor, "user_update", target=("user", user.id), before=before, after=after)

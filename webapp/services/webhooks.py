@@ -28,6 +28,7 @@ EVENT_CHOICES = (
     ("title", "Title edited"),
     ("overview", "Overview edited"),
     ("comment_add", "Comment added"),
+    ("comment_edit", "Comment edited"),
     ("comment_delete", "Comment deleted"),
     ("auto_close", "Auto-closed by the sweep"),
     ("user_create", "User created"),
