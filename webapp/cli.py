@@ -14,6 +14,7 @@ from .ops.one_time_secrets import OneTimeSecrets
 from .services import ValidationError
 from .services import sweep as sweep_service
 from .services.demo import DEMO_PASSWORD, seed_demo
+from .services.saved_views import seed_builtin_views
 from .services.users import create_user, find_user, rotate_api_key
 
 SAMPLE_CTI = {
@@ -43,7 +44,7 @@ def register(app) -> None:
 @click.option("--demo/--no-demo", default=True, show_default=True,
               help="Embedded mode: also a week of demo tickets, once (never with DATABASE_URL set).")
 def seed(demo):
-    """Create the admin, the goddard service account and a sample CTI tree (idempotent)."""
+    """Create the admin, the goddard service account, a sample CTI tree and the built-in views (idempotent)."""
     created, shown = [], _one_time()
     if find_user("admin") is None:
         embedded = current_app.config["EMBEDDED"]
@@ -61,6 +62,9 @@ def seed(demo):
     added = _seed_cti()
     if added:
         created.append(f"{added} CTI entries")
+    views = seed_builtin_views()
+    if views:
+        created.append(f"{views} built-in view{'' if views == 1 else 's'}")
     if demo and current_app.config["EMBEDDED"]:
         tickets = seed_demo()
         if tickets:

@@ -237,8 +237,10 @@
     var key = event.key;
     if (Date.now() - pendingG < 1500 && (key === "d" || key === "m")) {
       pendingG = 0;
-      var link = navLink(key === "d" ? "/" : "/my-tickets");
-      if (link) { event.preventDefault(); link.click(); }
+      var path = key === "d" ? "/" : "/my-tickets";
+      var link = navLink(path);  // the header's link when it has one (htmx boosts or not), else the page itself
+      event.preventDefault();
+      if (link) link.click(); else window.location.assign(path);
       return;
     }
     if (key === "g") { pendingG = Date.now(); return; }

@@ -10,8 +10,9 @@ from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from . import audit, egress
-from .delivery import DELIVER_JOB, Outgoing, encode, post
 from .base import after_commit, commit, get_or_404, parse_id
+from .delivery import Outgoing, encode, post
+from .outbox import DELIVER_DUE_JOB
 from .errors import FieldErrors, ValidationError
 from .listing import Page, keyset_page
 from .text import checked_text
@@ -30,6 +31,7 @@ EVENT_CHOICES = (
     ("title", "Title edited"),
     ("overview", "Overview edited"),
     ("comment_add", "Comment added"),
+    ("comment_edit", "Comment edited"),
     ("comment_delete", "Comment deleted"),
     ("auto_close", "Auto-closed by the sweep"),
     ("user_create", "User created"),
@@ -161,7 +163,7 @@ def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = utcnow()
-    after_commit(DELIVER_JOB, delivery.id)
+    after_commit(DELIVER_DUE_JOB)
     commit()
     return delivery
 
