@@ -1,7 +1,9 @@
 """The RQ worker: `python worker.py [--burst]` runs queued jobs from REDIS_URL inside the app.
 
 The app is built once here; each job runs in a forked work horse that inherits it and pushes its
-own app context (webapp.jobs.app_job). Periodic jobs are enqueued by `rq cron` (webapp/jobs/schedule.py).
+own app context (webapp.jobs.app_job). Periodic jobs are enqueued by `rq cron` (webapp/jobs/schedule.py);
+jobs scheduled for a time (a delivery run at the next webhook retry) by RQ's scheduler, which every
+worker offers to run (one holds the queue's lock at a time).
 """
 import argparse
 import sys
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
         return 2
-    worker.work(burst=args.burst)
+    worker.work(burst=args.burst, with_scheduler=True)  # runs scheduled jobs (webhook retries) on time
     return 0
 
 

@@ -128,6 +128,38 @@ COMMENT_BODIES = [
 ]
 
 
+# Log-like facts, one closing each overview: hostnames, IPs, error codes, paths and request ids,
+# which is what people search tickets for. A pool this large keeps its request ids and IPs rare
+# words even at a million tickets (each overview, so each fact, is drawn by one ticket in FACTS).
+FACTS = 20_000
+HOST_PREFIXES = ["web", "db", "cache", "k8s-node", "build", "edge-gw", "vpn", "mail", "nas", "plex", "printer",
+                 "ups-rack", "laptop", "api", "worker"]
+ERROR_CODES = ["ERR_CONN_RESET", "ERR_CONN_REFUSED", "ETIMEDOUT", "ECONNREFUSED", "ENOSPC", "EACCES", "HTTP_502",
+               "HTTP_504", "SQLSTATE_40001", "SQLSTATE_53300", "OOMKilled", "CrashLoopBackOff", "ImagePullBackOff",
+               "ERR_CERT_DATE_INVALID", "SSL_ERROR_SYSCALL", "ORA-01555", "0x80070005", "NT_STATUS_LOGON_FAILURE",
+               "ERR_NAME_NOT_RESOLVED", "E_TOO_MANY_REDIRECTS"]
+PATHS = ["/var/log/nginx/error.log", "/var/log/syslog", "/var/log/postgresql/postgresql-15-main.log",
+         "/etc/ssl/certs/wildcard.pem", "/var/lib/docker/overlay2", "/srv/plex/Library/Application Support",
+         "/home/backup/nightly.tar.gz", "/opt/app/releases/current/config.yml", "/var/spool/postfix/deferred",
+         "C:\\ProgramData\\VPN\\client.log", "/mnt/nas/media/tv", "/etc/nginx/sites-enabled/default"]
+FACT_TEMPLATES = [
+    "{host} ({ip}) logged {code} in {path} (request {request}).",
+    "Seen from {ip}: `{code}` on {host}; details in `{path}`, request id {request}.",
+    "Alert {code} for {host} at {ip}, see {path} - trace {request}",
+    "{code} again on {host} ({ip}) after the {hour}:00 run; log: {path}; request {request}",
+]
+COMMON_WORD = "restart"  # in about half the tickets (overviews and comments say restart, restarted)
+
+
+def facts(rng: random.Random, count: int = FACTS) -> list[str]:
+    """Log-like lines, each naming a host, an IP, an error code, a path and a request id."""
+    return [rng.choice(FACT_TEMPLATES).format(
+        host=f"{rng.choice(HOST_PREFIXES)}-{rng.randrange(1, 41):02d}",
+        ip=f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+        code=rng.choice(ERROR_CODES), path=rng.choice(PATHS), request=f"{rng.getrandbits(32):08x}",
+        hour=f"{rng.randrange(24):02d}") for _ in range(count)]
+
+
 def slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
 

@@ -23,6 +23,8 @@ TICKET_COLUMNS = ("id", "display_id", "title", "overview", "severity", "status",
                   "item_id", "assignee_id", "creator_id", "created_at", "updated_at", "resolved_at",
                   "closed_at", "version")
 COMMENT_COLUMNS = ("id", "ticket_id", "author_id", "body", "created_at")
+WORKED_COMMENTS = 20  # the comments of a "worked" ticket (the ticket-page benchmarks read these)
+THREADS_PER_LENGTH = 50  # comment threads of each length, 1 to WORKED_COMMENTS
 AUDIT_COLUMNS = ("id", "ticket_id", "actor_id", "action", "before", "after", "created_at")
 JSON_STATUS = {s: json.dumps(s) for s in (OPEN, IN_PROGRESS, RESOLVED, CLOSED)}
 
@@ -44,10 +46,16 @@ class Batch:
 
 
 class HistoryGenerator:
-    """Builds tickets with their comments and audit rows; ids come from reserved blocks."""
+    """Builds tickets with their comments and audit rows; ids come from reserved blocks.
+
+    A ticket's words are one of a pool of documents of its item: a title, an overview (paragraphs
+    and a fact line, corpus.facts) and a comment thread or none. `tickets` (how many this load
+    makes) sizes the pools so their words stay as rare at any size. Set `doc_vectors` (one search
+    vector per document, PostgreSQL's binary tsvector) and each ticket row ends with its vector.
+    """
 
     def __init__(self, ref: Reference, rng: random.Random, now: float, *, ticket_id: int, comment_id: int,
-                 audit_id: int, display_ids):
+                 audit_id: int, display_ids, tickets: int = 1_000_000):
         self.ref, self.rng, self.now = ref, rng, now
         self.next_ticket, self.next_comment, self.next_audit = ticket_id, comment_id, audit_id
         self.display_ids = iter(display_ids)
@@ -61,12 +69,46 @@ class HistoryGenerator:
             [(title, json.dumps(title)) for title in corpus.titles_for(tuple(path.split(" › ")), rng, 12)]
             for *_, path in ref.items
         ]
-        self.overviews = corpus.overviews(rng, 300)
+        paragraphs = corpus.overviews(rng, 300)
+        facts = corpus.facts(rng, min(corpus.FACTS, max(1_000, tickets // 50)))
+        self.overviews = [f"{rng.choice(paragraphs)}\n\n{fact}" for fact in facts]
         self.comment_pool = corpus.comment_bodies(rng, 400)
+        self.threads = [[]] + [[[rng.randrange(len(self.comment_pool)) for _ in range(length)]
+                                for _ in range(THREADS_PER_LENGTH)] for length in range(1, WORKED_COMMENTS + 1)]
+        self.docs, self.doc_kinds = self._documents(min(200, max(20, tickets // 5_000)))
+        self.doc_vectors = None
         # Pre-drawn choices: random.choices once per ticket is the slowest thing in the loop.
         self.statuses = rng.choices(*STATUS_MIX, k=100_003)
         self.severities = rng.choices(*SEVERITY_MIX, k=100_019)
         self.draw = 0
+
+    def _documents(self, plain: int) -> tuple[list, list]:
+        """(item, title, overview, thread length, thread) per document, and per item the ids of its
+        documents by kind: without comments, with 1 to 20, and worked (WORKED_COMMENTS)."""
+        rng, docs, kinds = self.rng, [], []
+        for item, titles in enumerate(self.titles):
+            commented = [rng.randint(1, WORKED_COMMENTS) for _ in range(plain // 8 + 1)]
+            lengths = {"plain": [0] * plain, "commented": commented, "worked": [WORKED_COMMENTS]}
+            kinds.append({})
+            for kind, sizes in lengths.items():
+                kinds[-1][kind] = list(range(len(docs), len(docs) + len(sizes)))
+                docs += [(item, rng.randrange(len(titles)), rng.randrange(len(self.overviews)), size,
+                          rng.randrange(THREADS_PER_LENGTH)) for size in sizes]
+        return docs, kinds
+
+    def search_parts(self) -> tuple[list, list]:
+        """What the documents are made of, to be tokenized once each (bench/load.py): (part id, text,
+        weight) rows, and (document id, title part, overview part, thread part or None) rows."""
+        titles = [(title, "A") for titles in self.titles for title, _ in titles]
+        threads = [("\n".join(self.comment_pool[pick][0] for pick in thread), "C")  # as the triggers join them
+                   for threads in self.threads[1:] for thread in threads]
+        texts = [(n, text, weight) for n, (text, weight) in
+                 enumerate(titles + [(text, "B") for text in self.overviews] + threads)]
+        overviews, threads_at = 12 * len(self.titles), 12 * len(self.titles) + len(self.overviews)
+        docs = [(n, 12 * item + title, overviews + overview,
+                 threads_at + (length - 1) * THREADS_PER_LENGTH + thread if length else None)
+                for n, (item, title, overview, length, thread) in enumerate(self.docs)]
+        return texts, docs
 
     def take(self) -> Batch:
         batch, self.batch = self.batch, Batch()
@@ -81,7 +123,14 @@ class HistoryGenerator:
         severity = self.severities[self.draw % 100_019]
         index = rng.randrange(len(self.ref.items))
         category_id, type_id, item_id, _ = self.ref.items[index]
-        title, title_json = rng.choice(self.titles[index])
+        if comments is None:
+            kind = "commented" if rng.random() < COMMENTED_SHARE else "plain"
+        else:
+            kind = "worked" if comments == WORKED_COMMENTS else "plain" if comments == 0 else None
+            assert kind, f"comments: None, 0 or {WORKED_COMMENTS}"
+        doc = rng.choice(self.doc_kinds[index][kind])
+        _, title_index, overview, length, thread = self.docs[doc]
+        title, title_json = self.titles[index][title_index]
         if assignee_id is None and (status != OPEN or rng.random() < 0.65):
             assignee_id = rng.choice(self.agent_ids)
         service_made = rng.random() < SERVICE_CREATED_SHARE
@@ -102,19 +151,16 @@ class HistoryGenerator:
         if closed is not None:  # the sweep audits as the system with its own action
             events.append((closed, closer, "status" if closer else "auto_close",
                            JSON_STATUS[RESOLVED], JSON_STATUS[CLOSED]))
-        if comments is None:
-            comments = rng.randint(1, 20) if rng.random() < COMMENTED_SHARE else 0
-        if comments:
-            events.extend(self._comments(ticket_id, comments, created, resolved, worker_id))
+        if length:
+            events.extend(self._comments(ticket_id, self.threads[length][thread], created, resolved, worker_id))
             events.sort(key=lambda event: event[0])
         self._audit(ticket_id, events)
         updated = events[-1][0] if events[-1][0] > created else created
         display_id = next(self.display_ids)
-        self.batch.tickets.append((
-            ticket_id, display_id, title, rng.choice(self.overviews), severity, status,
-            category_id, type_id, item_id, assignee_id, creator_id, _ts(created), _ts(updated),
-            _ts(resolved), _ts(closed), len(events),
-        ))
+        row = (ticket_id, display_id, title, self.overviews[overview], severity, status,
+               category_id, type_id, item_id, assignee_id, creator_id, _ts(created), _ts(updated),
+               _ts(resolved), _ts(closed), len(events))
+        self.batch.tickets.append(row if self.doc_vectors is None else (*row, self.doc_vectors[doc]))
         return display_id
 
     def _times(self, status: str, due: bool, worker_id: int):
@@ -137,15 +183,16 @@ class HistoryGenerator:
                 closed, closer = resolved + rng.random() * 3 * DAY, worker_id
         return created, resolved, closed, closer
 
-    def _comments(self, ticket_id: int, count: int, created: float, resolved: float | None, worker_id: int):
-        """Comment rows for the batch, and their `comment_add` events for the audit trail."""
+    def _comments(self, ticket_id: int, thread: list[int], created: float, resolved: float | None, worker_id: int):
+        """Comment rows (the thread's bodies, oldest first) for the batch, and their `comment_add` events
+        for the audit trail."""
         rng = self.rng
         end = resolved if resolved is not None else min(self.now, created + 60 * DAY)
-        times = sorted(created + rng.random() * (end - created) for _ in range(count))
+        times = sorted(created + rng.random() * (end - created) for _ in thread)
         events = []
-        for at in times:
+        for at, pick in zip(times, thread):
             author = worker_id if rng.random() < 0.6 else rng.choice(self.agent_ids)
-            body, body_json = rng.choice(self.comment_pool)
+            body, body_json = self.comment_pool[pick]
             comment_id = self.next_comment
             self.next_comment += 1
             self.batch.comments.append((comment_id, ticket_id, author, body, _ts(at)))

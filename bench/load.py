@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import threading
 import time
@@ -24,8 +25,8 @@ import psycopg
 from psycopg import sql
 
 import corpus
-from history import (AUDIT_COLUMNS, COMMENT_COLUMNS, OPEN, RESOLVED, TICKET_COLUMNS, HistoryGenerator,
-                     Reference, display_ids)
+from history import (AUDIT_COLUMNS, COMMENT_COLUMNS, OPEN, RESOLVED, TICKET_COLUMNS, WORKED_COMMENTS,
+                     HistoryGenerator, Reference, display_ids)
 
 BENCH = Path(__file__).resolve().parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/ticketing_bench"
@@ -37,6 +38,8 @@ PAGE_TICKETS = 10        # OPEN, exactly 20 comments: the ticket-page and tab be
 COMMENT_TICKETS = 200    # OPEN, no comments: the comment-post benchmark spreads its posts over these
 CHUNK = 25_000
 BULK_TABLES = ("ticket", "comment", "audit_event")
+SEARCH_TRIGGERS = (("ticket", "ticket_search"), ("comment", "comment_search"))  # migration 0003
+SEARCH_CHECKED = 300  # loaded tickets whose search vector is compared with what the triggers write
 
 
 def psycopg_url(url: str) -> str:
@@ -162,6 +165,82 @@ def copy_rows(cur: psycopg.Cursor, table: str, columns: tuple[str, ...], types: 
 
 
 @contextmanager
+def search_index_from_parts(conn: psycopg.Connection, generator: HistoryGenerator):
+    """Inside the caller's transaction: each ticket's search vector copied in with its row, its
+    document's (HistoryGenerator), whose texts PostgreSQL tokenized once each, instead of the
+    triggers tokenizing every ticket, and its ticket again for each comment (many times the whole
+    load's cost). Yields False where the database has no search index.
+
+    A document's vector is the triggers' own, ticket_search_document() of its title, overview and
+    comments (a thread, joined as ticket_search_comments() joins them): each text is tokenized with
+    its part's weight, then the three concatenated as that function does (the tsvector || operator
+    shifts positions as if the texts were one). check_search_vectors compares a sample afterwards.
+    """
+    if not conn.execute("SELECT 1 FROM pg_trigger WHERE tgname = 'ticket_search'").fetchone():
+        yield False
+        return
+    _search_triggers(conn, "DISABLE")
+    texts, docs = generator.search_parts()
+    conn.execute("CREATE TEMP TABLE search_text (id integer PRIMARY KEY, body text, weight \"char\") ON COMMIT DROP")
+    conn.execute("CREATE TEMP TABLE search_doc (id integer PRIMARY KEY, title integer, overview integer, "
+                 "thread integer) ON COMMIT DROP")
+    with conn.cursor() as cur:
+        for statement, rows in (("COPY search_text (id, body, weight) FROM STDIN", texts),
+                                ("COPY search_doc (id, title, overview, thread) FROM STDIN", docs)):
+            with cur.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+    generator.doc_vectors = [row[0] for row in conn.execute("""
+        WITH part AS (SELECT id, setweight(to_tsvector('ticket_search', ticket_search_text(body)), weight) AS vector
+                      FROM search_text)
+        SELECT tsvectorsend(title.vector || overview.vector || coalesce(thread.vector, ''))
+        FROM search_doc d JOIN part title ON title.id = d.title JOIN part overview ON overview.id = d.overview
+        LEFT JOIN part thread ON thread.id = d.thread ORDER BY d.id""")]
+    _register_binary_tsvector(conn)
+    yield True
+    _search_triggers(conn, "ENABLE")
+
+
+def _search_triggers(conn: psycopg.Connection, verb: str) -> None:
+    for table, trigger in SEARCH_TRIGGERS:
+        conn.execute(sql.SQL(f"ALTER TABLE {{}} {verb} TRIGGER {{}}").format(sql.Identifier(table),
+                                                                            sql.Identifier(trigger)))
+
+
+def _register_binary_tsvector(conn: psycopg.Connection) -> None:
+    """COPY takes the tsvectors as tsvectorsend wrote them: bytes, passed through as they are."""
+    class Packed(psycopg.adapt.Dumper):
+        format = psycopg.pq.Format.BINARY
+        oid = conn.execute("SELECT 'tsvector'::regtype::oid").fetchone()[0]
+
+        def dump(self, obj):
+            return obj
+
+    conn.adapters.register_dumper(None, Packed)
+
+
+def search_words(generator: HistoryGenerator) -> dict:
+    """What the search benchmarks look for: a common word, and the request id and IP of the first
+    ticket's overview (each overview closes with a fact of its own: rare words)."""
+    overview = generator.batch.tickets[0][TICKET_COLUMNS.index("overview")]
+    return {"common": corpus.COMMON_WORD, "rare": re.search(r"(?:request(?: id)?|trace) ([0-9a-f]{8})", overview)[1],
+            "ip": re.search(r"10(\.\d+){3}", overview)[0]}
+
+
+def check_search_vectors(conn: psycopg.Connection, worked: list[str]) -> None:
+    """A sample of loaded tickets and the `worked` ones (20 comments each) must hold the very vector
+    the triggers would have written, or the search benchmarks would measure other data."""
+    wrong = conn.execute("""
+        SELECT count(*) FROM (
+            (SELECT * FROM ticket TABLESAMPLE BERNOULLI (1) LIMIT %s) UNION
+            SELECT * FROM ticket WHERE display_id = ANY(%s)) AS t
+        WHERE search_vector IS DISTINCT FROM ticket_search_document(title, overview, ticket_search_comments(id))
+    """, (SEARCH_CHECKED, worked)).fetchone()[0]
+    if wrong:
+        sys.exit(f"{wrong} loaded search vectors differ from the triggers' (bench/load.py search_index_from_parts)")
+
+
+@contextmanager
 def deferred_indexes_and_keys(conn: psycopg.Connection, tables: tuple[str, ...]):
     """Inside the caller's transaction: drop secondary indexes and foreign keys, put them back at the end.
 
@@ -205,32 +284,42 @@ def bulk_load(conn: psycopg.Connection, state: dict, *, tickets: int, sweep_due:
     generator = HistoryGenerator(
         reference(conn), rng, time.time(),
         ticket_id=next_id(conn, "ticket"), comment_id=next_id(conn, "comment"), audit_id=next_id(conn, "audit_event"),
-        display_ids=display_ids(total, taken, rng),
+        display_ids=display_ids(total, taken, rng), tickets=total,
     )
-    agent_id = state["agent_id"]
-    plan = []  # (how many, keyword arguments) in load order
-    if tickets:
-        specials = min(tickets, PAGE_TICKETS + COMMENT_TICKETS)
-        state["page_tickets"] = [generator.ticket(status=OPEN, comments=20, assignee_id=agent_id)
-                                 for _ in range(min(PAGE_TICKETS, specials))]
-        state["comment_tickets"] = [generator.ticket(status=OPEN, comments=0, assignee_id=agent_id)
-                                    for _ in range(specials - len(state["page_tickets"]))]
-        plan.append((tickets - specials, {}))
-    plan.append((sweep_due, {"status": RESOLVED, "due": True}))
     counts = {"tickets": 0, "comments": 0, "audit_events": 0}
     # Rebuilding costs about what is already there; below that, row-by-row maintenance is cheaper.
     defer = total >= existing
     started = time.perf_counter()
     with conn.transaction():
-        with deferred_indexes_and_keys(conn, BULK_TABLES) if defer else nullcontext():
+        with search_index_from_parts(conn, generator) as searchable, \
+                deferred_indexes_and_keys(conn, BULK_TABLES) if defer else nullcontext():
+            plan = load_plan(generator, state, tickets, sweep_due)
             for batch in prefetched(planned_batches(generator, plan)):
-                _copy_batch(conn, batch, counts)
+                _copy_batch(conn, batch, counts, searchable)
                 _progress(counts["tickets"], total, started)
+        if searchable:
+            check_search_vectors(conn, state["page_tickets"])
         for table in BULK_TABLES:
             conn.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), (SELECT max(id) FROM {}))").format(
                 sql.Literal(table), sql.Identifier(table)))
     seconds = time.perf_counter() - started
     return {**counts, "seconds": round(seconds, 2), "tickets_per_s": round(counts["tickets"] / seconds) if seconds else 0}
+
+
+def load_plan(generator: HistoryGenerator, state: dict, tickets: int, sweep_due: int) -> list:
+    """(how many, keyword arguments) in load order; the tickets the benchmarks read are made first,
+    and noted in `state` with the words the search benchmarks look for."""
+    plan = []
+    if tickets:
+        agent_id, specials = state["agent_id"], min(tickets, PAGE_TICKETS + COMMENT_TICKETS)
+        state["page_tickets"] = [generator.ticket(status=OPEN, comments=WORKED_COMMENTS, assignee_id=agent_id)
+                                 for _ in range(min(PAGE_TICKETS, specials))]
+        state["comment_tickets"] = [generator.ticket(status=OPEN, comments=0, assignee_id=agent_id)
+                                    for _ in range(specials - len(state["page_tickets"]))]
+        state["search"] = search_words(generator)
+        plan.append((tickets - specials, {}))
+    plan.append((sweep_due, {"status": RESOLVED, "due": True}))
+    return plan
 
 
 def planned_batches(generator: HistoryGenerator, plan: list):
@@ -263,9 +352,10 @@ def prefetched(batches, depth: int = 2):
     thread.join()
 
 
-def _copy_batch(conn: psycopg.Connection, batch, counts: dict) -> None:
+def _copy_batch(conn: psycopg.Connection, batch, counts: dict, searchable: bool) -> None:
+    tickets = TICKET_COLUMNS + ("search_vector",) if searchable else TICKET_COLUMNS
     with conn.cursor() as cur:
-        for table, columns, rows in (("ticket", TICKET_COLUMNS, batch.tickets),
+        for table, columns, rows in (("ticket", tickets, batch.tickets),
                                      ("comment", COMMENT_COLUMNS, batch.comments),
                                      ("audit_event", AUDIT_COLUMNS, batch.audits)):
             copy_rows(cur, table, columns, _types(conn, table, columns), rows)

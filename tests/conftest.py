@@ -110,6 +110,12 @@ def make_app(database_url: str, **overrides):
         # No test asks real DNS for a webhook's host; loopback stays refused, as in production,
         # unless a test allows it (WEBHOOK_ALLOWED_NETWORKS) to reach its receiver on 127.0.0.1.
         "WEBHOOK_RESOLVER": FakeDns(),
+        # Retries exactly on the documented schedule; tests/test_delivery_schedule.py sets the
+        # production jitter and draws its random numbers itself.
+        "WEBHOOK_BACKOFF_JITTER": 0,
+        # A bulk job's worker threads would share the one connection a test's transaction runs on;
+        # tests/test_bulk_jobs_workers.py runs them on a database of their own.
+        "BULK_WORKERS": 1,
     }
     settings.update(overrides)
     return create_app(settings)

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -44,31 +45,61 @@ class Received:
         return json.loads(self.body)
 
 
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records requests and answers with scripted statuses."""
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up (a delivery's timeout) is the test's subject, not noise
 
-    def __init__(self):
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records requests and answers with scripted statuses.
+
+    `keep_alive`: answer in HTTP/1.1 and keep connections open. It counts the TCP connections it
+    accepted and the most requests it held at once; `hold()` makes it keep each request unanswered
+    until `release()` (or for `answer_first` more requests answered at once first).
+    """
+
+    def __init__(self, keep_alive: bool = False):
         self.requests: list[Received] = []
+        self.connections = 0
+        self.most_at_once = 0
+        self._at_once = 0
+        self._sockets: list[socket.socket] = []
         self._statuses: list[int] = []
         self._body = b"receiver says no"
         self._lock = threading.Lock()
+        self._held = threading.Event()
+        self._held.set()
+        self._answer_first = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+            def setup(self):
+                super().setup()
+                receiver._connected(self.connection)
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = receiver._record(Received(self.path, dict(self.headers), body))
+                status, wait = receiver._record(Received(self.path, dict(self.headers), body))
+                try:
+                    if wait:
+                        receiver._held.wait(30)
+                finally:
+                    receiver._done()
+                answer = b"ok" if status < 300 else receiver._body
                 self.send_response(status)
                 if 300 <= status < 400:
                     self.send_header("Location", "/elsewhere")
                 self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else receiver._body)
+                self.wfile.write(answer)
 
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
@@ -85,12 +116,45 @@ class Receiver:
             self._statuses = list(statuses)
             self._body = self._body if body is None else body
 
-    def _record(self, request: Received) -> int:
+    def hold(self, answer_first: int = 0) -> None:
+        """Keep requests unanswered until release(), after answering the next `answer_first` at once."""
+        with self._lock:
+            self._answer_first = answer_first
+            self._held.clear()
+
+    def release(self) -> None:
+        self._held.set()
+
+    def close_connections(self) -> None:
+        """Close every connection from the receiver's side, as an idle timeout would."""
+        with self._lock:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _connected(self, sock: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
+            self._sockets.append(sock)
+
+    def _record(self, request: Received) -> tuple[int, bool]:
         with self._lock:
             self.requests.append(request)
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+            wait = not self._held.is_set() and not self._answer_first
+            self._answer_first = max(0, self._answer_first - 1)
             if not self._statuses:
-                return 200
-            return self._statuses.pop(0) if len(self._statuses) > 1 else self._statuses[0]
+                return 200, wait
+            status = self._statuses.pop(0) if len(self._statuses) > 1 else self._statuses[0]
+            return status, wait
+
+    def _done(self) -> None:
+        with self._lock:
+            self._at_once -= 1
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         deadline = time.monotonic() + timeout
@@ -117,13 +181,38 @@ def closed_port_url(scheme: str = "http", path: str = "") -> str:
     return f"{scheme}://127.0.0.1:{port}{path}"
 
 
+def start_receiver(**options) -> Receiver:
+    server = Receiver(**options)
+    server._thread.start()
+    return server
+
+
+def stop_receiver(server: Receiver) -> None:
+    server.release()
+    server._server.shutdown()
+    server.close_connections()
+    server._server.server_close()
+
+
 @pytest.fixture
 def receiver():
-    server = Receiver()
-    server._thread.start()
+    server = start_receiver()
     yield server
-    server._server.shutdown()
-    server._server.server_close()
+    stop_receiver(server)
+
+
+@pytest.fixture
+def receivers():
+    """Start keep-alive (or other) receivers: `receivers(keep_alive=True)`; all stopped afterwards."""
+    started = []
+
+    def start(**options) -> Receiver:
+        started.append(start_receiver(**options))
+        return started[-1]
+
+    yield start
+    for server in started:
+        stop_receiver(server)
 
 
 def _admin_engine(url: str):
@@ -223,6 +312,19 @@ def queue_name(redis_url):
     connection.zrem("rq:cron_jobs", *cron_names)
     connection.delete(*(f"rq:cron_job:{cron_name}:jobs" for cron_name in cron_names))
     connection.close()
+
+
+def run_burst(app, with_scheduler: bool = False) -> None:
+    """worker.py's worker, in burst mode: fork a work horse per job until the queue is empty (and,
+    `with_scheduler`, first queue the scheduled jobs that are due, as worker.py's scheduler does)."""
+    import worker
+
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.build_worker(app).work(burst=True, with_scheduler=with_scheduler)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def dispatch_jobs_waiting(app) -> int:

@@ -54,14 +54,20 @@ def test_admin_creates_an_agent_with_a_password(client, auth, boss):
 
 def test_service_account_key_is_shown_exactly_once(client, boss):
     response = client.post("/admin/users/new", data={"role": "SERVICE", "username": "n8n", "display_name": "n8n"})
+    robot = user_service.find_user("n8n")
+    once = f"/admin/users/{robot.id}/key/once"
+    assert response.status_code == 303 and response.headers["Location"] == once  # not /admin/users/new
+    assert "sk_" not in response.get_data(as_text=True)
+    response = client.get(once)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
     page = response.get_data(as_text=True)
-    robot = user_service.find_user("n8n")
     key = page.split('id="new-key" class="mono key-value" value="')[1].split('"')[0]
     assert user_for_api_key(key) is robot and robot.password_hash is None
     assert "will not be shown again" in page and "data-copy" in page
-    for path in ("/admin/users", f"/admin/users/{robot.id}", "/admin/users/new", "/admin", "/admin/log"):
+    again = client.get(once)  # shown once: a reload finds it gone
+    assert again.status_code == 303 and again.headers["Location"] == f"/admin/users/{robot.id}"
+    for path in (once, "/admin/users", f"/admin/users/{robot.id}", "/admin/users/new", "/admin", "/admin/log"):
         assert key not in client.get(path).get_data(as_text=True), path
     assert key not in str([(e.before, e.after) for e in admin_events("user_create")])
 
@@ -241,6 +247,8 @@ def test_regenerating_a_key_kills_the_old_one_at_once(client, boss, make):
     confirm = client.get(f"/admin/users/{robot.id}/key").get_data(as_text=True)
     assert "stops working the moment you confirm" in confirm
     response = client.post(f"/admin/users/{robot.id}/key")
+    assert response.status_code == 303 and response.headers["Location"] == f"/admin/users/{robot.id}/key/once"
+    response = client.get(response.headers["Location"])
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     new = response.get_data(as_text=True).split('value="')[-1].split('"')[0]
     assert new.startswith("sk_") and new != old

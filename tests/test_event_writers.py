@@ -138,4 +138,5 @@ def test_each_writer_costs_the_same_statements(app, make, asked, monkeypatch):
 
 def test_the_dispatch_job_is_named_once_and_names_the_job():
     assert import_string(outbox.DISPATCH_JOB) is tasks.dispatch_outbox
-    assert jobs.COALESCED == frozenset({outbox.DISPATCH_JOB})
+    assert import_string(outbox.DELIVER_DUE_JOB) is tasks.deliver_due
+    assert jobs.COALESCED == frozenset({outbox.DISPATCH_JOB, outbox.DELIVER_DUE_JOB})

@@ -80,7 +80,7 @@ def test_rebuild_gives_what_the_services_kept(app, make, clock):
     connection = db.session.connection()
     kept = _plain(report_rollups.stored(connection))
     db.session.execute(db.text("UPDATE ticket SET first_response_at = NULL"))
-    report_rollups.rebuild(connection)  # what migration 0008 runs on existing data
+    report_rollups.rebuild(connection)  # what migration 0009 runs on existing data
     assert _plain(report_rollups.stored(connection)) == kept
     day = kept[0][(START.date() + timedelta(days=2), first.category_id, 2)]
     assert (day["res_count"], day["res_seconds"]) == (1, int(timedelta(days=2, hours=3).total_seconds()))

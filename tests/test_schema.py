@@ -11,9 +11,12 @@ from webapp.db.utc import render_migration_type
 
 
 def test_models_and_migrations_do_not_drift(app):
+    """Compared as `flask db migrate` compares them (the app's Alembic options: its types, and the
+    full-text index left to the database)."""
+    options = app.extensions["migrate"].configure_args
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "render_item": render_migration_type,
+            "compare_type": True, "render_item": render_migration_type, "include_name": options["include_name"],
         })
         diff = compare_metadata(context, db.metadata)
     assert diff == [], f"models and migrations differ; run `flask db migrate`: {diff}"

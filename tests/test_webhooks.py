@@ -456,3 +456,47 @@ def test_embedded_mode_keeps_one_dispatch_run_waiting(app, monkeypatch):
     jobs.forget_pending("webapp.jobs.tasks.dispatch_outbox")  # the waiting run has started
     jobs.enqueue("webapp.jobs.tasks.dispatch_outbox")
     assert len(submitted) == 5
+
+
+def test_send_test_event_posts_signed_through_egress_checks_and_audits_the_answer(
+        app, make, admin, receiver, loopback_allowed):
+    webhook = hook(admin, receiver.url, active=False)  # a test works before the hook is switched on
+    answer = service.send_test(admin, webhook)
+    assert answer.ok and answer.status_code == 200 and answer.text == "HTTP 200: ok"
+    [request] = receiver.requests
+    assert verify_signature(SECRET, request.headers, request.body)
+    assert request.json["action"] == "webhook_test" and request.json["test"] is True
+    receiver.answer(500, body=b"boom")
+    failed = service.send_test(admin, webhook)
+    assert not failed.ok and failed.status_code == 500 and "boom" in failed.text
+    events = db.session.scalars(sa.select(AuditEvent).filter_by(action="webhook_test").order_by(AuditEvent.id)).all()
+    assert [(e.actor_id, e.target_id, e.after["ok"]) for e in events] == [(admin.id, webhook.id, True),
+                                                                          (admin.id, webhook.id, False)]
+    webhook.active = True
+    db.session.commit()
+    service.send_test(admin, webhook)
+    assert len(receiver.requests) == 3  # its audit record is not delivered a second time
+    assert all(d.audit_event.action != "webhook_test" for d in deliveries(webhook))
+
+
+def test_send_test_event_to_a_forbidden_address_sends_nothing(app, make, admin, receiver, monkeypatch):
+    webhook = hook(admin, "https://pager.example.com/in")
+    monkeypatch.setitem(app.config, "WEBHOOK_RESOLVER", lambda host, port: ["169.254.169.254"])
+    answer = service.send_test(admin, webhook)
+    assert not answer.ok and answer.status_code is None
+    assert "Refused, nothing sent" in answer.text and "link-local" in answer.text
+    assert receiver.requests == []
+
+
+def test_send_test_event_page_is_admin_only_and_shows_the_answer(app, client, make, admin, receiver, loopback_allowed):
+    webhook = hook(admin, receiver.url)
+    agent = make.user("agent")
+    client.post("/login", data={"username": agent.username, "password": "correct horse battery"})
+    assert client.post(f"/admin/webhooks/{webhook.id}/test").status_code in (302, 303, 403)
+    assert [r for r in receiver.requests if r.json["action"] == "webhook_test"] == []
+    client.post("/logout")
+    client.post("/login", data={"username": admin.username, "password": "correct horse battery"})
+    response = client.post(f"/admin/webhooks/{webhook.id}/test",
+                           headers={"HX-Request": "true", "HX-Request-Type": "partial"})
+    assert response.status_code == 200 and "Receiver answered" in response.get_data(as_text=True)
+    assert client.post(f"/admin/webhooks/{webhook.id}/test", csrf=False).status_code == 400

@@ -4,7 +4,6 @@ Needs TEST_REDIS_URL (CI: redis://127.0.0.1:6379/15); skipped without it, except
 Each test uses a queue of its own and removes its keys; nothing flushes the database.
 """
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from .conftest import LOOPBACK_NETWORK, CsrfClient, make_app
 from .factories import PASSWORD, Factories
 from .jobs_fixtures import (  # noqa: F401
     closed_port_url, committed_app, committed_db, dispatch_jobs_waiting, dispose, queue_name, receiver, redis_url,
-    verify_signature,
+    run_burst, verify_signature,
 )
 
 pytestmark = pytest.mark.redis
@@ -43,16 +42,6 @@ SECRET = "redis-test-secret-0123456789"
 @pytest.fixture
 def rq_app(committed_app, redis_url, queue_name):
     return committed_app(REDIS_URL=redis_url, RQ_QUEUE=queue_name, WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
-
-
-def run_burst(app) -> None:
-    """worker.py's worker, in burst mode: fork a work horse per job until the queue is empty."""
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        worker.build_worker(app).work(burst=True)
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
 
 
 def queued(app) -> int:
@@ -106,7 +95,8 @@ def load_schedule(redis_url: str, queue_name: str, monkeypatch) -> CronScheduler
 def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(redis_url, queue_name, monkeypatch):
     scheduled = {job.func_name: job for job in load_schedule(redis_url, queue_name, monkeypatch).get_jobs()}
     assert set(scheduled) == {"webapp.jobs.tasks.sweep", "webapp.jobs.tasks.requeue_undelivered",
-                              "webapp.jobs.tasks.purge_idempotency_records", "webapp.jobs.tasks.prune_deliveries"}
+                              "webapp.jobs.tasks.purge_idempotency_records", "webapp.jobs.tasks.prune_deliveries",
+                              "webapp.jobs.tasks.resume_bulk_jobs"}
     purge = scheduled["webapp.jobs.tasks.purge_idempotency_records"]
     assert (purge.cron, purge.queue_name) == ("30 * * * *", queue_name)
     prune = scheduled["webapp.jobs.tasks.prune_deliveries"]
@@ -114,6 +104,8 @@ def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(r
     assert (scheduled["webapp.jobs.tasks.sweep"].cron, scheduled["webapp.jobs.tasks.sweep"].queue_name) == ("0 * * * *", queue_name)
     assert (scheduled["webapp.jobs.tasks.requeue_undelivered"].interval,
             scheduled["webapp.jobs.tasks.requeue_undelivered"].queue_name) == (60, queue_name)
+    assert (scheduled["webapp.jobs.tasks.resume_bulk_jobs"].interval,
+            scheduled["webapp.jobs.tasks.resume_bulk_jobs"].queue_name) == (60, queue_name)
 
 
 def test_redis_down_then_up_loses_nothing(committed_app, redis_url, queue_name, receiver, monkeypatch):

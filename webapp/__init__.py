@@ -7,6 +7,7 @@ from jinja2 import StrictUndefined
 from . import config as config_module
 from .db import sqlite  # noqa: F401  (its engine listeners configure SQLite connections)
 from .db import redact  # noqa: F401  (its engine listener keeps row values out of error text)
+from .db.search_schema import include_name
 from .db.utc import render_migration_type
 from .extensions import csrf, login_manager, migrate
 from .extensions import db as sqlalchemy_db  # `db` here is the webapp.db package
@@ -37,7 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     sqlalchemy_db.init_app(app)
     migrate.init_app(
         app, sqlalchemy_db, directory=str(ROOT / "migrations"), render_as_batch=True,
-        compare_type=True, render_item=render_migration_type,
+        compare_type=True, render_item=render_migration_type, include_name=include_name,
     )
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

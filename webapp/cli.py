@@ -13,9 +13,10 @@ from .models import Category, CtiType, Item, Role
 from .ops.one_time_secrets import OneTimeSecrets
 from .services import ValidationError
 from .services import sweep as sweep_service
+from .services.demo import DEMO_PASSWORD, seed_demo
+from .services.saved_views import seed_builtin_views
 from .services.users import create_user, find_user, rotate_api_key
 
-DEMO_PASSWORD = "admin123"
 SAMPLE_CTI = {
     "TheWrightServer": {
         "Automation": ["Backup", "Updates", "Certificates"],
@@ -41,8 +42,10 @@ def register(app) -> None:
 
 
 @click.command("seed")
-def seed():
-    """Create the admin, the goddard service account and a sample CTI tree (idempotent)."""
+@click.option("--demo/--no-demo", default=True, show_default=True,
+              help="Embedded mode: also a week of demo tickets, once (never with DATABASE_URL set).")
+def seed(demo):
+    """Create the admin, the goddard service account, a sample CTI tree and the built-in views (idempotent)."""
     created, shown = [], _one_time()
     if find_user("admin") is None:
         embedded = current_app.config["EMBEDDED"]
@@ -60,6 +63,14 @@ def seed():
     added = _seed_cti()
     if added:
         created.append(f"{added} CTI entries")
+    views = seed_builtin_views()
+    if views:
+        created.append(f"{views} built-in view{'' if views == 1 else 's'}")
+    if demo and current_app.config["EMBEDDED"]:
+        tickets = seed_demo()
+        if tickets:
+            created.append(f"{tickets} demo tickets from the past week (agents alice, bob, carol, dev; "
+                           f"password {DEMO_PASSWORD})")
     click.echo("Seeded: " + ", ".join(created) if created else "Nothing to seed: already done.")
 
 

@@ -51,10 +51,18 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "WEBHOOK_BACKOFF_SECONDS": int(env.get("WEBHOOK_BACKOFF_SECONDS") or 30),
         "DELIVERY_RETENTION_DAYS": int(env.get("DELIVERY_RETENTION_DAYS") or 30),
         "WEBHOOK_TIMEOUT_SECONDS": float(env.get("WEBHOOK_TIMEOUT_SECONDS") or 10),
+        # Each retry's wait is spread by ± this fraction of itself (0: exactly the schedule).
+        "WEBHOOK_BACKOFF_JITTER": float(env.get("WEBHOOK_BACKOFF_JITTER") or 0.1),
+        "WEBHOOK_KEEP_ALIVE": _bool(env.get("WEBHOOK_KEEP_ALIVE"), True),
+        # Sends in flight per delivery run, and to one webhook (unset: half of them, rounded up).
+        "DELIVERY_CONCURRENCY": int(env.get("DELIVERY_CONCURRENCY") or 8),
+        "DELIVERY_CONCURRENCY_PER_WEBHOOK": int(env.get("DELIVERY_CONCURRENCY_PER_WEBHOOK") or 0) or None,
         # CIDRs webhooks may reach although loopback, link-local, unspecified or multicast.
         "WEBHOOK_ALLOWED_NETWORKS": env.get("WEBHOOK_ALLOWED_NETWORKS") or "",
         "OUTBOX_LINGER_SECONDS": float(env.get("OUTBOX_LINGER_SECONDS") or 1),
         "OUTBOX_MARK_DELAY_SECONDS": float(env.get("OUTBOX_MARK_DELAY_SECONDS") or 0.05),
+        # Connections a bulk job changes its chunks on side by side (PostgreSQL; SQLite uses one).
+        "BULK_WORKERS": int(env.get("BULK_WORKERS") or 3),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),

@@ -17,8 +17,17 @@ ROUTES = [
     ("GET", "/api/tickets/{ticket}/comments", None, 200),
     ("POST", "/api/tickets/{ticket}/comments", {"body": "Looking into it."}, 201),
     ("GET", "/api/tickets/{ticket}/comments/{comment}", None, 200),
+    ("PATCH", "/api/tickets/{ticket}/comments/{comment}", {"body": "Edited."}, 200),
     ("DELETE", "/api/tickets/{ticket}/comments/{comment}", None, 204),
     ("GET", "/api/tickets/{ticket}/audit", None, 200),
+    ("POST", "/api/tickets/bulk", "bulk change", 200),
+    ("GET", "/api/bulk/{job}", None, 200),
+    ("GET", "/api/views", None, 200),
+    ("POST", "/api/views", {"name": "Mine", "filters": {"assignee": "me"}}, 201),
+    ("GET", "/api/views/{view}", None, 200),
+    ("PATCH", "/api/views/{view}", {"name": "Renamed"}, 200),
+    ("DELETE", "/api/views/{view}", None, 204),
+    ("GET", "/api/views/{view}/tickets", None, 200),
     ("GET", "/api/reports", None, 200),
     ("GET", "/api/reports/open-by-age?severity=5", None, 200),
     ("GET", "/api/reports/created-resolved?by=week", None, 200),
@@ -38,15 +47,27 @@ def world(make, keys, n8n_cti, n8n_body):
 
 
 def _call(api, keys, world, kind, method, path, body):
-    """Make the request as `kind`; a comment in the path is the caller's own (so it may delete it)."""
+    """Make the request as `kind`; a comment, view or bulk job in the path is the caller's own (so it may
+    delete or see it)."""
+    from webapp.services.bulk import Target, clean_changes
+    from webapp.services.bulk_jobs import start_job
     from webapp.services.comments import add_comment
+    from webapp.services.saved_views import create_view
 
-    comment = None
+    comment = view = job = None
     if "{comment}" in path:
         comment = add_comment(keys.user(kind) or keys.service, world["ticket"], f"by {kind}").id
-    path = path.format(comment=comment, ticket=world["ticket"].display_id,
-                       category=world["category"], type=world["type"])
-    body = world["body"] if body == "new ticket" else body
+    if "{view}" in path:
+        view = create_view(keys.user(kind) or keys.service, name=f"by {kind}", filters={}).id
+    if "{job}" in path:  # the caller's own: others' jobs are not shown
+        job = start_job(keys.user(kind) or keys.service, clean_changes({"severity": 2}),
+                        targets=[Target(world["ticket"].display_id)], enqueue=False).id
+    path = path.format(comment=comment, view=view, ticket=world["ticket"].display_id,
+                       category=world["category"], type=world["type"], job=job)
+    if body == "new ticket":
+        body = world["body"]
+    elif body == "bulk change":
+        body = {"tickets": [world["ticket"].display_id], "changes": {"severity": 2}}
     return api.as_key(keys.key(kind)).request(method, path, json=body)
 
 
@@ -70,7 +91,8 @@ def test_every_api_route_is_in_the_access_table(app):
     """A new route cannot skip this matrix: each API-key route must be listed above."""
     listed = {(method, path.split("?")[0]) for method, path, _, _ in ROUTES}
     served = {
-        (method, rule.rule.replace("<ref>", "{ticket}").replace("<comment_id>", "{comment}"))
+        (method, rule.rule.replace("<ref>", "{ticket}").replace("<comment_id>", "{comment}")
+         .replace("<view_id>", "{view}").replace("<job>", "{job}"))
         for rule in app.url_map.iter_rules()
         if getattr(app.view_functions[rule.endpoint], "access_policy", None) == API
         for method in rule.methods - {"HEAD", "OPTIONS"}
@@ -86,6 +108,8 @@ def test_only_docs_are_public_under_api(app):
 
 
 def test_agent_cannot_delete_someone_elses_comment(api, world, keys):
+    from webapp.services.bulk import Target, clean_changes
+    from webapp.services.bulk_jobs import start_job
     from webapp.services.comments import add_comment
 
     comment = add_comment(keys.service, world["ticket"], "robot note")
@@ -97,6 +121,8 @@ def test_agent_cannot_delete_someone_elses_comment(api, world, keys):
 
 
 def test_admin_may_delete_any_comment(api, world, keys):
+    from webapp.services.bulk import Target, clean_changes
+    from webapp.services.bulk_jobs import start_job
     from webapp.services.comments import add_comment
 
     comment = add_comment(keys.service, world["ticket"], "robot note")

@@ -1,5 +1,6 @@
 """The OpenAPI document: valid 3.1, covering every route, rendered as a docs page, and fuzzed with
 schemathesis through the WSGI app (no 5xx; every response matches the document)."""
+import itertools
 import os
 import re
 import zlib
@@ -14,6 +15,7 @@ from webapp.api.openapi import TICKET_REF, openapi_document
 from webapp.auth.access import API
 from webapp.models import Role
 from webapp.services.comments import add_comment
+from webapp.services.saved_views import create_view
 
 FUZZ_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "10"))  # raise it locally to fuzz harder
 
@@ -25,7 +27,7 @@ def test_document_is_valid_openapi_3_1(spec_checker):
 
 def test_document_describes_exactly_the_key_routes(app, spec_checker):
     served = {
-        (re.sub(r"<(\w+)>", lambda m: "{" + ("commentId" if m[1] == "comment_id" else m[1]) + "}", rule.rule),
+        (re.sub(r"<(\w+)>", lambda m: "{" + re.sub(r"_(\w)", lambda n: n[1].upper(), m[1]) + "}", rule.rule),
          method.lower())
         for rule in app.url_map.iter_rules()
         if getattr(app.view_functions[rule.endpoint], "access_policy", None) == API
@@ -75,22 +77,28 @@ BUDGET = {"deadline": timedelta(seconds=5), "database": None, "derandomize": Tru
 
 
 @pytest.fixture
-def fuzz_target(app, make):
-    """The app, a service key, and real rows (ticket, comment, CTI chain) generated requests aim at."""
+def fuzz_target(app, make, monkeypatch):
+    """The app, a service key, and real rows (ticket, comment, CTI chain, view) generated requests aim at."""
     service = make.user(role=Role.SERVICE)
     category, cti_type, item = make.cti("Fuzz", "Target", "Item")
     ticket = make.ticket(actor=service, cti=(category, cti_type, item))
     comment = add_comment(service, ticket, "fuzz me")
+    monkeypatch.setattr("webapp.services.saved_views.VIEWS_MAX", 10_000)  # every step may save one
+    view = create_view(service, name="Fuzz view", filters={"severity": "1,2"})
     return {"app": app, "key": service.plain_api_key,
-            "path": {"ref": ticket.display_id, "commentId": str(comment.id)},
+            "path": {"ref": ticket.display_id, "commentId": str(comment.id), "viewId": str(view.id)},
             "body": {"categoryId": str(category.id), "typeId": str(cti_type.id), "itemId": str(item.id),
                      "assigneeId": str(service.id)}}
+
+
+VIEW_NAMES = itertools.count()
 
 
 def _aim_at_real_rows(case, target, *, linked=False) -> None:
     """Give the case a valid key and ids of rows that exist: the documented example ref, and about
     half the generated ids, so both the found and the not-found paths run. Linked (stateful) calls
-    keep the refs their links fed them and always get a real CTI chain, so creates succeed."""
+    keep the refs their links fed them, always get a real CTI chain and a view name of their own, so
+    creates succeed whatever earlier steps made."""
     def pick(value) -> bool:
         return linked or value == TICKET_REF["example"] or zlib.crc32(str(value).encode()) % 2 == 1
 
@@ -100,6 +108,9 @@ def _aim_at_real_rows(case, target, *, linked=False) -> None:
     positive = case.meta is None or not case.meta.generation.mode.is_negative
     if positive and isinstance(case.body, dict) and "itemId" in case.body and pick(case.body["itemId"]):
         case.body.update({name: real for name, real in target["body"].items() if name in case.body})
+    if linked and positive and isinstance(case.body, dict) and "name" in case.body \
+            and case.operation.path.startswith("/api/views"):
+        case.body["name"] = f"Linked view {next(VIEW_NAMES)}"
     if "X-Api-Key" in (case.headers or {}):  # cases that leave the key out must still get 401
         case.headers["X-Api-Key"] = target["key"]
     case.operation.schema.app = target["app"]  # checks that re-send (e.g. without the key) go to it too
@@ -115,6 +126,11 @@ def test_fuzzed_requests_never_fail_and_match_the_document(case, fuzz_target):
 def test_linked_calls_never_fail_and_match_the_document(fuzz_target):
     """Sequences that follow the document's links: create, then read, patch, comment, delete, audit."""
     class Workflow(fuzz_schema.as_state_machine()):
+        def setup(self):
+            """Each sequence starts with a full rate budget, as each test does (conftest): a 429 that
+            depends on how many sequences ran before would make the same steps answer differently."""
+            fuzz_target["app"].extensions["rate_limiter"].reset()
+
         def before_call(self, case):
             _aim_at_real_rows(case, fuzz_target, linked=True)
 

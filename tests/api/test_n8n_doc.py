@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from webapp.services.tickets import change_status
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "n8n.md"
 EXPRESSION = re.compile(r"\{\{.*?\}\}")
 
@@ -108,3 +110,21 @@ def test_doc_mentions_every_lookup_route():
     text = DOC.read_text()
     for route in ("/api/cti/categories", "/api/cti/types?categoryId=", "/api/cti/items?typeId=", "/api/users"):
         assert route in text
+
+
+def test_documented_bulk_calls_work_against_the_api(api, make, keys):
+    """The curl examples' bodies, their example ids swapped for real ones."""
+    bodies = [json.loads(body) for body in re.findall(r"-d '(\{.*?\})'", DOC.read_text()) if '"changes"' in body]
+    listed, filtered = bodies
+    category, cti_type, item = make.cti("Docs", "Bulk", "example")
+    tickets = [make.ticket(cti=(category, cti_type, item), severity=5) for _ in range(2)]
+    listed["tickets"] = [t.display_id for t in tickets]
+    answer = api.post("/api/tickets/bulk", json=listed)
+    assert answer.status_code == 200 and answer.get_json() == {"updated": listed["tickets"], "failed": []}
+    filtered["filter"]["categoryId"], filtered["changes"]["assigneeId"] = str(category.id), str(keys.service.id)
+    for ticket in tickets:  # re-opened: the filter example takes OPEN ones
+        change_status(ticket.creator, ticket, "OPEN")
+    job = api.post("/api/tickets/bulk", json=filtered)
+    assert job.status_code == 202
+    assert api.get(job.headers["Location"]).get_json()["updated"] == listed["tickets"]
+    assert "/api/bulk/" in DOC.read_text()

@@ -210,7 +210,8 @@ def test_a_stale_change_is_refused_with_a_fresh_view(browser, page, live_server)
     login(other, live_server, w["agent"])
     other.goto(page.url)
     other.select_option("#severity", "5")
-    expect(other.locator("#ticket-badges .sev")).to_have_text("SEV 5")
+    expect(other.locator("#ticket-badges .sev")).to_have_text("SEV 5")  # at once, before the answer
+    expect(other.locator("#flashes")).to_contain_text("Severity set to SEV 5")  # saved
     page.click("#ticket-sidebar button:has-text('Resolve')")
     expect(page.locator("#ticket-sidebar .alert-error")).to_contain_text("changed by someone else")
     expect(page.locator("#ticket-badges .sev")).to_have_text("SEV 5")

@@ -1,14 +1,15 @@
 """The XSS corpus in every place user text appears, rendered by Chromium: nothing may run.
 
-Titles, overviews, comments, CTI names, display names, the audit log's before/after, filter values
-in the URL, a re-rendered form, a flash message and the markdown preview all carry payloads; on
-each page no dialog may open, the tripwire must stay unset, and the DOM must hold no injected
-script, frame, event handler, htmx handler or dangerous URL.
+Titles, overviews, comments, CTI names, display names, saved views' names (in the sidebar), the
+audit log's before/after, filter values in the URL, a re-rendered form, a flash message and the
+markdown preview all carry payloads; on each page no dialog may open, the tripwire must stay unset,
+and the DOM must hold no injected script, frame, event handler, htmx handler or dangerous URL.
 """
 import pytest
+from playwright.sync_api import expect
 
 from webapp.models import Role
-from webapp.services import comments, tickets
+from webapp.services import ValidationError, comments, saved_views, tickets
 
 from ..security.xss import DOM_SCAN, TRIPWIRE, payloads
 from .conftest import login
@@ -33,6 +34,14 @@ def planted(live_server):
             comments.delete_comment(admin, comment)  # the audit log keeps the deleted bodies
         for payload in CORPUS[100:110]:
             tickets.edit_title(admin, big, payload[:200])  # before -> after pairs in the audit log
+        for payload in CORPUS:  # the admin's saved views in the sidebar, and their events in the log
+            if len([v for v in saved_views.views_for(admin) if not v.shared]) >= 40:
+                break
+            try:
+                view = saved_views.create_view(admin, name=payload, filters={"severity": "1"})
+            except ValidationError:  # too long, or a control character: refused, nothing to show
+                continue
+            saved_views.update_view(admin, view, filters={"severity": "1", "status": "all"})
         return {"admin": admin.username, "ticket": big.display_id, "victim": people[0].id,
                 "category": ctis[0][0].id}
 
@@ -53,6 +62,9 @@ def test_no_payload_runs_or_lands_in_the_dom_anywhere(page, live_server, planted
     page.add_init_script(TRIPWIRE)
     login(page, live_server, planted["admin"])
     check(page, "dashboard after sign-in")
+    expect(page.locator("#views-nav .views-list").first).to_be_visible()  # the sidebar, loaded after the page
+    check(page, "dashboard with its sidebar")
+    assert page.locator("#views-nav .view-name").count() >= 2 + 40  # with the payload names
     visit(page, live_server, "/?status=all")
     for n in range(4):  # the planted tickets span several queue pages
         more = page.locator("a[rel=next]")

@@ -72,6 +72,8 @@ NEW_TICKET = {"title": "Disk full", "overview": "On web-1.", "severity": "2", "c
               "type_id": "{type}", "item_id": "{item}", "assignee_id": ""}
 HOOK_FORM = {"name": "n8n", "url": "https://n8n.example.com/webhook/x", "secret": "s" * 24, "events": "create"}
 API_TICKET = "/api/tickets/{ticket}"
+VIEW = "/views/{shared_view}"
+API_VIEW = "/api/views/{robot_view}"
 
 ROUTES = [
     # sign-in, probes, static files and the API's docs: public
@@ -92,6 +94,7 @@ ROUTES = [
     # the agent UI
     R("web.dashboard", "GET", "/", staff(200)),
     R("web.my_tickets", "GET", "/my-tickets", staff(200)),
+    R("web.search_tickets", "GET", "/search?q=disk", staff(303)),
     R("web.reports", "GET", "/reports", staff(200)),
     R("web.report_csv", "GET", "/reports/open-by-age.csv", staff(200)),
     R("web.report_open_chart", "GET", "/reports/open-by-severity", staff(200)),
@@ -111,6 +114,19 @@ ROUTES = [
       form={"category_id": "{category}", "type_id": "{type}", "item_id": "{other_item}"}),
     R("web.add_comment", "POST", TICKET + "/comments", staff(303), form={"body": "Looking."}),
     R("web.delete_comment", "POST", TICKET + "/comments/{comment}/delete", staff(303)),  # the agent's own
+    R("web.show_comment", "GET", TICKET + "/comments/{comment}", staff(200)),
+    # the agent's own comment: only its author edits it, an admin too is refused
+    R("web.edit_comment_form", "GET", TICKET + "/comments/{comment}/edit", {**staff(200), ADMIN: 403}),
+    R("web.edit_comment", "POST", TICKET + "/comments/{comment}", {**staff(303), ADMIN: 403},
+      form={"body": "Looking, edited."}),
+    R("web.views", "GET", "/views?severity=1", staff(200)),
+    R("web.create_view", "POST", "/views", staff(303), form={"name": "Sev 1", "filters": "severity=1"}),
+    R("web.update_view", "POST", VIEW, staff(303), form={"name": "Renamed", "filters": ""}),  # shared: owner, admin
+    R("web.delete_view", "POST", VIEW + "/delete", staff(303), form={"filters": ""}),
+    R("web.bulk_change", "POST", "/tickets/bulk", staff(303), form={"ticket": "{ticket}", "status": "IN_PROGRESS"}),
+    R("web.bulk_count", "GET", "/tickets/bulk/count?queue={category}", staff(200)),
+    R("web.bulk_assignees", "GET", "/tickets/bulk/assignees", staff(200)),
+    R("web.bulk_job", "GET", "/bulk/{bulk_job}", staff(200)),  # the agent's own; admins see any
     # the admin panel
     R("admin.overview", "GET", "/admin", admin(200)),
     R("admin.log", "GET", "/admin/log", admin(200)),
@@ -124,7 +140,8 @@ ROUTES = [
     R("admin.user_deactivate", "POST", USER + "/deactivate", admin(303)),
     R("admin.user_reactivate", "POST", USER + "/reactivate", admin(303)),
     R("admin.user_key", "GET", "/admin/users/{robot}/key", admin(200)),
-    R("admin.user_key", "POST", "/admin/users/{robot}/key", admin(200)),  # the new key, shown once
+    R("admin.user_key", "POST", "/admin/users/{robot}/key", admin(303)),  # to the new key's page
+    R("admin.user_key_once", "GET", "/admin/users/{robot}/key/once", admin(303)),  # none pending: gone
     R("admin.cti", "GET", "/admin/cti", admin(200)),
     R("admin.cti_add", "POST", "/admin/cti/item", admin(303), form={"name": "Cache", "parent_id": "{type}"}),
     R("admin.cti_edit", "GET", ITEM + "/edit", admin(200)),
@@ -140,6 +157,7 @@ ROUTES = [
     R("webhooks.edit", "GET", HOOK + "/edit", admin(200)),
     R("webhooks.edit", "POST", HOOK + "/edit", admin(303), form={**HOOK_FORM, "name": "renamed"}),
     R("webhooks.redeliver", "POST", HOOK + "/deliveries/{delivery}/redeliver", admin(303)),
+    R("webhooks.send_test", "POST", HOOK + "/test", admin(303)),  # its host does not resolve: nothing sent
     # the JSON API
     R("api.me", "GET", "/api/me", api(200)),
     R("api.all_reports", "GET", "/api/reports", api(200)),
@@ -157,11 +175,22 @@ ROUTES = [
       json={"title": "Backup done", "severity": 5, "categoryId": "{category}", "typeId": "{type}", "itemId": "{item}"}),
     R("api.get_ticket", "GET", API_TICKET, api(200)),
     R("api.update_ticket", "PATCH", API_TICKET, api(200), json={"severity": 2}),
+    R("api.bulk_tickets", "POST", "/api/tickets/bulk", api(200),
+      json={"tickets": ["{ticket}"], "changes": {"severity": 2}}),
+    R("api.get_bulk_job", "GET", "/api/bulk/{robot_bulk_job}", api(200)),  # the robot's own
     R("api.ticket_audit", "GET", API_TICKET + "/audit", api(200)),
     R("api.list_comments", "GET", API_TICKET + "/comments", api(200)),
     R("api.add_comment", "POST", API_TICKET + "/comments", api(201), json={"body": "Seen by the robot."}),
     R("api.get_comment", "GET", API_TICKET + "/comments/{comment}", api(200)),
+    R("api.edit_comment", "PATCH", API_TICKET + "/comments/{robot_comment}", api(200),
+      json={"body": "Seen by the robot, edited."}),  # the robot's own
     R("api.delete_comment", "DELETE", API_TICKET + "/comments/{robot_comment}", api(204)),  # the robot's own
+    R("api.list_views", "GET", "/api/views", api(200)),
+    R("api.create_view", "POST", "/api/views", api(201), json={"name": "Robot work", "filters": {"assignee": "me"}}),
+    R("api.get_view", "GET", API_VIEW, api(200)),
+    R("api.update_view", "PATCH", API_VIEW, api(200), json={"name": "Renamed"}),  # the robot's own
+    R("api.delete_view", "DELETE", API_VIEW, api(204)),
+    R("api.view_tickets", "GET", API_VIEW + "/tickets", api(200)),
 ]
 
 
@@ -170,8 +199,9 @@ class World:
 
     def __init__(self, make):
         from webapp.models import AuditEvent, Role, WebhookDelivery
-        from webapp.services import webhooks
+        from webapp.services import bulk, bulk_jobs, webhooks
         from webapp.services.comments import add_comment
+        from webapp.services.saved_views import create_view
         from webapp.services.users import rotate_api_key
 
         admin = make.user("admin", role=Role.ADMIN)
@@ -185,6 +215,9 @@ class World:
         delivery = WebhookDelivery(webhook=hook, audit_event=event, status="FAILED", attempts=3)
         db.session.add(delivery)
         db.session.commit()
+        severity = bulk.clean_changes({"severity": 4})
+        jobs = {owner: bulk_jobs.start_job(owner, severity, targets=[bulk.Target(ticket.display_id)], enqueue=False).id
+                for owner in (agent, robot)}
         self.people = {"admin": admin.id, "gone": gone.id}
         self.keys = {SERVICE: robot.plain_api_key, WRONG_KEY: "sk_" + "x" * 43,
                      DEACTIVATED: rotate_api_key(None, gone)}
@@ -193,8 +226,12 @@ class World:
             "other_item": make.cti("Infra", "Servers", "Db")[2].id,
             "spare_item": make.cti("Infra", "Servers", "Spare")[2].id,
             "comment": add_comment(agent, ticket, "agent note").id,
+            "admin_comment": add_comment(admin, ticket, "admin note").id,
             "robot_comment": add_comment(robot, ticket, "robot note").id,
             "target": target.id, "robot": robot.id, "webhook": hook.id, "delivery": delivery.id,
+            "bulk_job": jobs[agent], "robot_bulk_job": jobs[robot],
+            "shared_view": create_view(agent, name="Agent's shared", filters={"severity": "2"}, shared=True).id,
+            "robot_view": create_view(robot, name="Robot's own", filters={"assignee": "me"}).id,
         }
 
     def become(self, client, caller: str) -> dict:
@@ -210,13 +247,22 @@ class World:
             set_active(people["admin"], people["gone"], False)
         return {"X-Api-Key": self.keys[caller]} if caller in self.keys else {}
 
+    def fill(self, value):
+        """`value` with its placeholders filled in, inside lists and objects too."""
+        if isinstance(value, str):
+            return value.format(**self.ids)
+        if isinstance(value, list):
+            return [self.fill(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.fill(item) for key, item in value.items()}
+        return value
+
     def send(self, client, route: Route, headers=None, **kwargs):
         """Make the row's request, placeholders filled in."""
-        fill = lambda value: value.format(**self.ids) if isinstance(value, str) else value  # noqa: E731
-        body = {"json": {k: fill(v) for k, v in route.json.items()}} if route.json is not None else {}
+        body = {"json": self.fill(route.json)} if route.json is not None else {}
         if route.form:
-            body["data"] = {k: fill(v) for k, v in route.form.items()}
-        return client.open(fill(route.path), method=route.method, headers=headers or {}, **body, **kwargs)
+            body["data"] = self.fill(route.form)
+        return client.open(self.fill(route.path), method=route.method, headers=headers or {}, **body, **kwargs)
 
 
 def new_client(app):

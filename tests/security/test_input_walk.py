@@ -15,7 +15,8 @@ HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
 TYPED = {"text", "password", "url", "search", "email", "textarea"}  # what a person types, as opposed to picks
 UNLIMITED = {"password"}  # typed fields with no length limit: only a hash is stored
 OVERSIZE = "x" * 100_001  # longer than any column or text limit, well under MAX_CONTENT_LENGTH
-EXTRA_PAGES = [TICKET + "/title/edit"]  # the title editor, which no route_table row opens
+# the title editor, which no route_table row opens, and the admin's own comment's editor
+EXTRA_PAGES = [TICKET + "/title/edit", TICKET + "/comments/{admin_comment}/edit"]
 PAGE_BLUEPRINTS = {"auth", "web", "admin", "webhooks"}  # the ones that render pages with forms
 NOT_IN_A_FORM = {"web.preview"}  # posted by the editors' Preview tab, not by a <form>: its row's body is used
 
@@ -222,14 +223,14 @@ def api_bodies(app) -> list:
     spec = new_client(app).get("/api/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
     operations = {op["operationId"]: op for ops in spec["paths"].values() for op in ops.values()}
-    by_endpoint = {f"api.{name}": name for name in (
-        "create_ticket", "update_ticket", "add_comment")}
+    by_endpoint = {"api.create_ticket": "createTicket", "api.update_ticket": "updateTicket",
+                   "api.add_comment": "addComment", "api.create_view": "createView", "api.update_view": "updateView",
+                   "api.bulk_tickets": "bulkUpdateTickets", "api.edit_comment": "editComment"}  # endpoint -> operationId
     rows = [r for r in ROUTES if r.json is not None]
     assert {r.endpoint for r in rows} == set(by_endpoint)
     found = []
     for row in rows:
-        camel = "".join(p.capitalize() if i else p for i, p in enumerate(by_endpoint[row.endpoint].split("_")))
-        ref = operations[camel]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        ref = operations[by_endpoint[row.endpoint]]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         found.append((row, list(schemas[ref.rsplit("/", 1)[1]]["properties"])))
     return found
 

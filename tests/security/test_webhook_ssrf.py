@@ -12,12 +12,13 @@ import sqlalchemy as sa
 
 from webapp.extensions import db
 from webapp.models import Role, Webhook, WebhookDelivery
-from webapp.services import ValidationError, delivery
+from webapp.services import ValidationError, delivery, http_sender
 from webapp.services import webhooks as service
 
 from ..conftest import LOOPBACK_NETWORK, make_app
 from ..fake_dns import FakeDns
-from ..jobs_fixtures import receiver  # noqa: F401
+from ..delivery_support import outgoing
+from ..jobs_fixtures import receiver, receivers  # noqa: F401
 
 SECRET = "s3cret-for-ssrf-tests-0123456789"
 
@@ -264,3 +265,29 @@ def test_https_deliveries_send_sni_and_verify_the_certificate_for_the_url_host(a
     status, error = attempt("other.internal")  # same address, another name: the certificate does not fit
     assert status is None and "Hostname mismatch" in error
     assert seen == {"sni": ["hooks.internal", "hooks.internal", "other.internal"], "host": [f"hooks.internal:{port}"]}
+
+
+def test_a_kept_connection_is_reused_only_for_an_address_its_own_batch_checked(app, dns, receivers, monkeypatch):
+    """Every batch resolves and checks again: a kept connection to an address the name no longer
+    gives is closed unused, and a name rebound to a forbidden address is sent nothing at all."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOWED_NETWORKS", LOOPBACK_NETWORK)
+    receiver = receivers(keep_alive=True)
+    url = f"http://hooks.internal:{receiver.port}/in"
+    connections = http_sender.Connections(timeout=5)
+
+    def batch(number: int) -> http_sender.Answer:  # a batch of one: its own check, then the send
+        return connections.send(outgoing(url, number), http_sender.check_targets([url])[url])
+
+    dns.names["hooks.internal"] = ["127.0.0.1"]
+    assert batch(1).status_code == batch(2).status_code == 200
+    assert receiver.connections == 1  # kept, and reused while the name gives the same address
+    dns.names["hooks.internal"] = ["127.0.0.2"]  # allowed too, but nothing listens there
+    assert batch(3).error.startswith("Could not connect")  # not over the kept connection to 127.0.0.1 …
+    dns.names["hooks.internal"] = ["127.0.0.1"]
+    assert batch(4).status_code == 200 and receiver.connections == 2  # … which was closed, not kept
+    dns.names["hooks.internal"] = ["169.254.169.254"]
+    answer = batch(5)
+    assert answer.error.startswith("Refused, nothing sent: hooks.internal resolves to 169.254.169.254")
+    connections.close()
+    assert [r.headers["X-Ticketing-Delivery-Id"] for r in receiver.requests] == ["1", "2", "4"]
+    assert dns.asked == ["hooks.internal"] * 5  # once per batch

@@ -1,7 +1,10 @@
 """Every payload of the XSS corpus through the markdown renderer and Jinja's escaping (no browser)."""
+import re
+
 import pytest
 from flask import render_template_string
 
+from webapp.services.search import START, STOP, highlight
 from webapp.ui.markdown import render
 
 from .xss import injections, payloads
@@ -43,3 +46,39 @@ def test_queue_rows_escape_every_value_from_data(app):
             row = QueueRow(1, "V000000001", payload, 3, "OPEN", moment, payload, f"{payload} ", payload,
                            assignee=Person("someone", payload))
             assert injections(queue_rows([row])) == [], payload
+
+
+def only_marks(html: str) -> bool:
+    """No tag in `html` but our own attribute-less <mark>."""
+    return set(re.findall(r"<\s*(/?[^\s>/]*)([^>]*)>", str(html))) <= {("mark", ""), ("/mark", "")}
+
+
+def test_highlight_escapes_every_payload_and_adds_only_its_marks():
+    """However the database placed the match markers (or a payload imitates them), only <mark> comes out."""
+    for payload in CORPUS:
+        for raw in (payload, f"{START}{payload}{STOP}", f"a {START}{payload[:5]}{STOP}{payload[5:]} {STOP}{START}",
+                    payload.replace("<", START).replace(">", STOP)):
+            html = highlight(raw)
+            assert injections(html) == [] and only_marks(html), raw
+
+
+def test_search_snippets_of_the_xss_corpus_hold_nothing_but_marks(app, make):
+    """Every payload stored in an overview and a comment, found by search: the snippets the database
+    writes reach the queue rows and the API only escaped (both databases, as the suite runs)."""
+    from webapp.services.comments import add_comment
+    from webapp.services.listing import ListFilter, list_page
+    from webapp.ui.badges import queue_rows
+
+    agent = make.user()
+    for payload in CORPUS:
+        ticket = make.ticket(actor=agent, title="probe", overview=f"needle {payload} needle")
+        add_comment(agent, ticket, f"{payload} needle")
+    found = ListFilter(statuses=(), q="needle")
+    rows = list_page(found, None, limit=500).items
+    api_rows = list_page(found, None, limit=500, columns="api").items
+    assert len(rows) == len(api_rows) == len(CORPUS)
+    with app.test_request_context():
+        html = queue_rows(rows)
+    assert injections(html) == [] and all(only_marks(row.snippet) for row in rows)
+    assert all(injections(row["snippet"]) == [] and only_marks(row["snippet"]) for row in api_rows)
+    assert sum("<mark>needle</mark>" in row.snippet for row in rows) == len(CORPUS)

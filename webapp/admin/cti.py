@@ -101,8 +101,11 @@ def cti_rename(level: str, entry_id: int):
             original = cti_admin.get_entry(level, entry_id)
             return _name(level, original, editing=True, value=name, error=message, status=422)
         return _tree(TreeState(editing=(level, entry_id), rename_value=name, rename_error=message), 422)
-    if wants_fragment():
-        return _name(level, entry, editing=False)
+    if wants_fragment():  # the whole tree: the delete confirmation and screen-reader labels name it too
+        state = TreeState(notices={(level, entry_id): ("ok", f"Renamed to “{entry.name}”.")})
+        response = _tree(state)
+        response.headers.update({"HX-Retarget": "#cti-tree", "HX-Reswap": "outerMorph"})
+        return response
     flash(f"Renamed to “{entry.name}”.", "success")
     return _back_to(level, entry_id)
 

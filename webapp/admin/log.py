@@ -12,7 +12,7 @@ KINDS = {"users": ("user",), "cti": CTI_TARGETS}
 FIELD_LABELS = {
     "displayName": "Display name", "role": "Role", "username": "Username", "active": "Active",
     "prefix": "Key prefix", "name": "Name", "path": "Path", "types": "Types removed",
-    "items": "Items removed",
+    "items": "Items removed", "shared": "Shared", "filters": "Filters",
 }
 VERBS = {
     "user_create": "created", "user_update": "edited", "user_deactivate": "deactivated",
@@ -20,10 +20,12 @@ VERBS = {
     "user_password_change": "changed the password of", "user_sign_out": "signed out one browser of",
     "user_sign_out_everywhere": "signed out every browser of", "api_key_rotate": "regenerated the API key of", "cti_add": "added", "cti_rename": "renamed",
     "cti_deactivate": "deactivated", "cti_reactivate": "reactivated", "cti_delete": "deleted",
+    "view_create": "saved", "view_update": "changed", "view_delete": "deleted",
 }
 # Fields that only identify the target; the sentence already names it.
 QUIET = {"user_create": {"username", "displayName", "role"}, "cti_add": {"name", "path"}, "cti_rename": {"path"}, "cti_deactivate": {"path", "active"}, "cti_reactivate": {"path", "active"},
-         "cti_delete": {"name", "path"}, "user_deactivate": {"active"}, "user_reactivate": {"active"}}
+         "cti_delete": {"name", "path"}, "user_deactivate": {"active"}, "user_reactivate": {"active"},
+         "view_create": {"name"}, "view_delete": {"name"}}
 
 
 @dataclass
@@ -86,6 +88,9 @@ def _target(event: AuditEvent, users: dict) -> tuple[str, str | None]:
         path = path or (after.get("path") if isinstance(after, dict) else None) or f"#{event.target_id}"
         url = None if event.action == "cti_delete" else url_for("admin.cti") + f"#{event.target_type}-{event.target_id}"
         return f"{event.target_type} “{path}”", url
+    if event.target_type == "view":
+        names = [side["name"] for side in (before, after) if isinstance(side, dict) and "name" in side]
+        return (f"view “{names[0]}”" if names else f"view #{event.target_id}"), None
     if event.target_type:
         return f"{event.target_type} #{event.target_id}", None
     return "", None
@@ -95,11 +100,14 @@ def _changes(event: AuditEvent) -> list[Change]:
     before = event.before if isinstance(event.before, dict) else {}
     after = event.after if isinstance(event.after, dict) else {}
     quiet = QUIET.get(event.action, set())
-    keys = [k for k in dict.fromkeys([*before, *after]) if k not in quiet]
+    keys = [k for k in dict.fromkeys([*before, *after])
+            if k not in quiet and not (k in before and k in after and before[k] == after[k])]  # named, not changed
     return [Change(FIELD_LABELS.get(k, k), _show(before.get(k)), _show(after.get(k))) for k in keys]
 
 
 def _show(value):
+    if isinstance(value, dict):  # a view's filters
+        return "&".join(f"{key}={item}" for key, item in value.items()) or "none"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if isinstance(value, bool):

@@ -1,5 +1,5 @@
 """Users and service accounts: list, create, edit, (de)activate, reset passwords, rotate keys."""
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, session, url_for
 
 from ..auth.access import ADMIN, access
 from ..models import Role, User
@@ -39,9 +39,26 @@ def _new_page(values: dict, errors: dict, status: int = 200):
     return render_template("admin/user_new.html", values=values, errors=errors, role_labels=ROLE_LABELS), status
 
 
+ISSUED_KEY = "issued_api_key"
+
+
 def _key_page(user: User, key: str, *, created: bool):
-    """The only time a key is ever shown: rendered straight into the response, never stored or flashed."""
-    page = render_template("admin/key_once.html", user=user, key=key, created=created)
+    """After the POST, the key's own page (so a reload or Back never re-posts the form). The key
+    rides in the signed, HttpOnly session cookie for that one redirect and is gone once shown."""
+    session[ISSUED_KEY] = {"user": user.id, "key": key, "created": created}
+    return no_store(redirect(url_for("admin.user_key_once", user_id=user.id), 303))
+
+
+@bp.get("/users/<int:user_id>/key/once")
+@access(ADMIN)
+def user_key_once(user_id: int):
+    """The only time a key is ever shown: taken out of the session as it is rendered."""
+    user = user_service.get_user(user_id)
+    issued = session.pop(ISSUED_KEY, None)
+    if not issued or issued.get("user") != user.id:
+        flash("That API key was shown once and is not kept. Generate a new one if it was not stored.", "info")
+        return redirect(url_for("admin.user_edit", user_id=user.id), 303)
+    page = render_template("admin/key_once.html", user=user, key=issued["key"], created=issued["created"])
     return no_store(make_response(page))
 
 

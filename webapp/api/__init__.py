@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import comments, cti, docs, errors, reports, tickets, users  # noqa: E402,F401
+from . import bulk, comments, cti, docs, errors, reports, saved_views, tickets, users  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""A ticket's comments (list, add, read, delete) and its audit trail."""
+"""A ticket's comments (list, add, read, edit, delete) and its audit trail."""
 from flask import jsonify, url_for
 
 from ..auth.access import API, access, api_user
@@ -40,6 +40,15 @@ def add_comment(ref):
 @access(API)
 def get_comment(ref, comment_id):
     return jsonify(comment_json(comment_service.get_comment(get_ticket(ref), comment_id)))
+
+
+@bp.patch("/tickets/<ref>/comments/<comment_id>")
+@access(API)
+def edit_comment(ref, comment_id):
+    """The author replaces the comment's text (403 for anyone else); the earlier text stays in the audit."""
+    comment = comment_service.get_comment(get_ticket(ref), comment_id)
+    body = json_object({"body"})
+    return jsonify(comment_json(comment_service.edit_comment(api_user(), comment, body.get("body"))))
 
 
 @bp.delete("/tickets/<ref>/comments/<comment_id>")

@@ -2,14 +2,17 @@
 from functools import cache
 
 from . import openapi_reports, openapi_webhooks
+from ..services.bulk import BULK_MAX, INLINE_MAX
+from ..services.listing import SORT_KEYS
+from ..services.search import Q_MAX, RANKED
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
 from .parsing import LIMIT_DEFAULT, LIMIT_MAX
 
 ERRORS = {
     "400": "The body is not valid JSON, or not a JSON object.",
     "401": "Missing, unknown, revoked or deactivated X-Api-Key.",
-    "403": "Your role may not do this.",
-    "404": "No such ticket or comment.",
+    "403": "You may not do this: your role, or a shared view that is not yours, forbids it.",
+    "404": "No such ticket, comment, view or bulk job (another person's personal view is not found either).",
     "409": "Conflict: the ticket changed since the version you sent, or a concurrent request won.",
     "413": "The body is larger than the server accepts.",
     "415": "The body is not sent as application/json.",
@@ -29,6 +32,9 @@ TICKET_REF = {
     "description": "The display id (V#########) or the internal id.", "example": "V325813929",
 }
 COMMENT_ID = {"name": "commentId", "in": "path", "required": True, "schema": {"type": "string"}}
+BULK_JOB = {"name": "job", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "The id a bulk change's 202 answered with."}
+VIEW_ID = {"name": "viewId", "in": "path", "required": True, "schema": {"type": "string"}}
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX},
      "description": f"Page size (default {LIMIT_DEFAULT})."},
@@ -81,7 +87,8 @@ def _links(parameters: dict, *operation_ids: str) -> dict:
 TICKET_LINKS = _links({"ref": "$response.body#/displayId"},
                       "getTicket", "updateTicket", "listComments", "addComment", "getAudit")
 COMMENT_LINKS = _links({"ref": "$request.path.ref", "commentId": "$response.body#/id"},
-                       "getComment", "deleteComment")
+                       "getComment", "editComment", "deleteComment")
+VIEW_LINKS = _links({"viewId": "$response.body#/id"}, "getView", "updateView", "deleteView", "listViewTickets")
 
 
 ETAG = {"ETag": {"schema": {"type": "string"}, "description": 'The ticket\'s version, e.g. "3", for If-Match.'}}
@@ -91,12 +98,24 @@ REPLAYED = {"Idempotent-Replayed": {"schema": {"type": "string"}, "description":
 PATHS = {
     "/api/tickets": {
         "get": _operation(
-            "listTickets", "Tickets", "List tickets, SEV 1 first, then oldest first",
+            "listTickets", "Tickets", "List or search tickets, SEV 1 first, then oldest first",
             _ok("TicketPage", "A page of tickets."), errors=("422",),
             params=[
+                _query("q", {"type": "string", "maxLength": Q_MAX},
+                       "Full-text search of title, overview and comments: words (stemmed: `restarting` finds "
+                       "`restart`), \"quoted phrases\", `-word` to leave tickets out, `or` between "
+                       "alternatives. Hostnames, error codes, IPs and paths are found as typed (`web01`, "
+                       "`ERR_CONN_RESET`, `10.0.3.7`, `/var/log`). Each item then has a `snippet`, and the "
+                       "list is sorted by relevance unless `sort` says otherwise. 422 names `q` when there "
+                       "is nothing to search for (only punctuation, or only words as common as `the`), "
+                       "or it is too long."),
+                _query("sort", {"type": "string", "enum": list(SORT_KEYS)},
+                       "`queue` (SEV 1 first, then oldest; the default), `newest`, `updated` (recently "
+                       f"changed first) or `relevance` (best match first among the {RANKED:,} most recently "
+                       "filed matches; the default with `q`, and only with it). Each sort has its own cursors."),
                 _query("status", {"type": "array", "items": {"type": "string"}},
                        "OPEN, IN_PROGRESS, RESOLVED, CLOSED, `active` (OPEN and IN_PROGRESS) or `all` (the "
-                       "default); repeat or comma-separate for several."),
+                       "default), in any case; repeat or comma-separate for several."),
                 _query("severity", {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 5}},
                        "1–5; repeat or comma-separate for several."),
                 _query("categoryId", {"type": "string"}, "Only tickets in this category."),
@@ -110,7 +129,8 @@ PATHS = {
                 *PAGING,
             ],
             description="Paged by a keyset cursor: tickets created while you page never make another "
-                        "ticket skip or repeat. Follow `next` until it is null.",
+                        "ticket skip or repeat (in relevance order on SQLite, new tickets can shift the "
+                        "ranks of others). Follow `next` until it is null.",
         ),
         "post": _operation(
             "createTicket", "Tickets", "Open a ticket",
@@ -121,6 +141,27 @@ PATHS = {
             description="Takes the n8n body unchanged. Send an Idempotency-Key to make retries safe, "
                         "and a dedupKey to fold repeated reports of one problem into one ticket.",
         ),
+    },
+    "/api/tickets/bulk": {  # before /api/tickets/{ref}, which its path would also match
+        "post": _operation(
+            "bulkUpdateTickets", "Tickets", "Change many tickets at once",
+            {**_ok("BulkResult", f"Up to {INLINE_MAX} listed tickets were tried: which changed, which refused "
+                                 "and why.", "200", REPLAYED),
+             **_ok("BulkJob", "More listed tickets, or a filter's, are being changed by a job; follow Location "
+                              "for its progress and results.", "202", {**LOCATION, **REPLAYED},
+                   _links({"job": "$response.body#/id"}, "getBulkJob"))},
+            errors=BODY_ERRORS, params=[IDEMPOTENCY_KEY], body="TicketBulkPatch",
+            description="Each ticket is changed as PATCH /api/tickets/{ref} would change it (its own audit "
+                        "events, version check, status rules and webhooks), all of its changes or none; "
+                        "one that refuses is listed in `failed` and the rest still change. Up to "
+                        f"{INLINE_MAX} listed tickets are changed before the answer (200); more (at most "
+                        f"{BULK_MAX:,}), or a `filter`, run as a job (202).",
+        ),
+    },
+    "/api/bulk/{job}": {
+        "get": _operation("getBulkJob", "Tickets", "A bulk change's progress and results",
+                          _ok("BulkJob", "The job; `updated` and `failed` are complete once `status` is done."),
+                          errors=("404",), params=[BULK_JOB]),
     },
     "/api/tickets/{ref}": {
         "get": _operation("getTicket", "Tickets", "Read a ticket",
@@ -147,6 +188,12 @@ PATHS = {
     "/api/tickets/{ref}/comments/{commentId}": {
         "get": _operation("getComment", "Comments", "Read a comment", _ok("Comment", "The comment."),
                           errors=("404",), params=[TICKET_REF, COMMENT_ID]),
+        "patch": _operation(
+            "editComment", "Comments", "Edit a comment (its author only)",
+            _ok("Comment", "Edited; `editedAt` says when. The same text again changes nothing."),
+            errors=(*BODY_ERRORS, "403", "404"), params=[TICKET_REF, COMMENT_ID], body="CommentCreate",
+            description="The earlier text stays in the ticket's audit trail (`comment_edit`, with before and after).",
+        ),
         "delete": _operation(
             "deleteComment", "Comments", "Delete a comment",
             {"204": {"description": "Deleted; the text stays in the audit trail.", "headers": {}}},
@@ -181,6 +228,34 @@ PATHS = {
                           _ok("UserPage", "A page of users by username."), errors=("422",),
                           params=[_query("username", {"type": "string"}, "Find one user by username."),
                                   INCLUDE_INACTIVE, *PAGING]),
+    },
+    "/api/views": {
+        "get": _operation("listViews", "Saved views", "List the views you can see: every shared one and yours",
+                          _ok("ViewPage", "A page of views, oldest first."), errors=("422",), params=PAGING),
+        "post": _operation(
+            "createView", "Saved views", "Save a set of ticket filters as a named view",
+            _ok("View", "Created.", "201", LOCATION, VIEW_LINKS), errors=BODY_ERRORS, body="ViewCreate",
+            description="Shown in the sidebar of the web queue with its ticket count; `shared` puts it in "
+                        "everyone's sidebar. A bad filter is refused under `filters.<name>`.",
+        ),
+    },
+    "/api/views/{viewId}": {
+        "get": _operation("getView", "Saved views", "Read a view", _ok("View", "The view.", links=VIEW_LINKS),
+                          errors=("404",), params=[VIEW_ID]),
+        "patch": _operation("updateView", "Saved views", "Rename, re-filter or (un)share a view",
+                            _ok("View", "The changed view.", links=VIEW_LINKS), errors=(*BODY_ERRORS, "403", "404"),
+                            params=[VIEW_ID], body="ViewPatch",
+                            description="Your own views; shared ones also if you are an admin."),
+        "delete": _operation("deleteView", "Saved views", "Delete a view",
+                             {"204": {"description": "Deleted; its name and filters stay in the audit trail.",
+                                      "headers": {}}},
+                             errors=("403", "404"), params=[VIEW_ID],
+                             description="Your own views; shared ones also if you are an admin."),
+    },
+    "/api/views/{viewId}/tickets": {
+        "get": _operation("listViewTickets", "Saved views", "List a view's tickets, SEV 1 first, then oldest first",
+                          _ok("TicketPage", "A page of tickets."), errors=("404", "422"), params=[VIEW_ID, *PAGING],
+                          description="Paged like GET /api/tickets; `me` in the view's filters is you."),
     },
     "/api/me": {
         "get": _operation("getMe", "Users", "Who this API key belongs to", _ok("User", "The key's user.")),
@@ -218,7 +293,7 @@ def openapi_document() -> dict:
                            "integers. Every error is `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
         },
         "security": [{"ApiKey": []}],
-        "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users", "Reports")],
+        "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users", "Saved views", "Reports")],
         "paths": PATHS,
         "webhooks": openapi_webhooks.WEBHOOKS,
         "components": {

@@ -1,7 +1,10 @@
 """JSON Schemas (OpenAPI 3.1 components) of every request and response body the API uses."""
-from ..models import Role, Status
+from ..models import BulkStatus, Role, Status
+from ..services.bulk import BULK_MAX, INLINE_MAX, REF_MAX
 from ..services.comments import BODY_MAX
 from ..services.idempotency import KEY_MAX
+from ..services.listing import FILTER_NAMES
+from ..services.saved_views import NAME_MAX as VIEW_NAME_MAX
 from ..services.tickets import DEDUP_KEY_MAX, OVERVIEW_MAX, TITLE_MAX
 
 
@@ -21,6 +24,16 @@ ID_IN = {
 }
 TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC."}
 STATUS = {"type": "string", "enum": [s.value for s in Status]}
+
+
+def _any_case(name: str) -> str:
+    """`name` as an ECMA-262 pattern that matches it in any case, a space or dash for its underscore."""
+    return "".join("[ _-]" if c == "_" else f"[{c}{c.lower()}]" for c in name)
+
+
+# What the API accepts (services.tickets.status_named): the names in any case; it always answers upper case.
+STATUS_IN = {"type": "string", "pattern": f"^(?:{'|'.join(_any_case(s.value) for s in Status)})$",
+             "examples": ["RESOLVED", "resolved", "in_progress"]}
 SEVERITY_OUT = {"type": "integer", "minimum": 1, "maximum": 5}
 SEVERITY_IN = {
     "type": ["integer", "string"], "minimum": 1, "maximum": 5, "pattern": "^[1-5]$",
@@ -48,16 +61,39 @@ def _page(item: str) -> dict:
 
 
 _NAMED = {"id": ID_OUT, "name": {"type": "string"}}
+_FILTER_VALUE = {"type": ["string", "integer", "array"], "items": {"type": ["string", "integer"]}}
+VIEW_NAME = {"type": "string", "minLength": 1, "maxLength": VIEW_NAME_MAX,
+             "description": "Unique among the shared views, or among your own; no control characters."}
+VIEW_SHARED = {"type": "boolean", "description": "true: every agent sees it in their sidebar; false: only you."}
+VIEW_FILTERS_IN = {
+    "type": "object", "additionalProperties": False,
+    "properties": {name: _FILTER_VALUE for names in FILTER_NAMES.values() for name in names},
+    "description": "The filters of GET /api/tickets or of the dashboard URL (`status`, `severity`, `queue` or "
+                   "`categoryId`, `assignee` or `assigneeId` with `me` meaning whoever looks, `updatedSince`, "
+                   "`dedupKey`); stored as the dashboard's arguments. No `status` means OPEN and IN_PROGRESS, "
+                   "as on the dashboard; give `all` for every status.",
+}
+
+ERROR_DETAIL = _object({
+    "code": {"type": "string", "description": "Stable, machine-readable: invalid, not_found, conflict, …"},
+    "message": {"type": "string", "description": "For people: what went wrong and how to fix it."},
+    "fields": {
+        "type": "object", "additionalProperties": {"type": "string"},
+        "description": "One message per bad field (request field or header name).",
+    },
+})
+FILTER_VALUE = {"type": ["string", "integer", "array"], "items": {"type": ["string", "integer"]}}
+TICKET_PATCH = {
+    "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
+    "overview": {"type": ["string", "null"], "maxLength": OVERVIEW_MAX},
+    "severity": SEVERITY_IN,
+    "status": {**STATUS_IN, "description": "OPEN → IN_PROGRESS → RESOLVED → CLOSED, in any case; re-opening is allowed."},
+    "assigneeId": {**ID_IN, "type": ["string", "integer", "null"], "description": "null unassigns."},
+    "categoryId": ID_IN, "typeId": ID_IN, "itemId": ID_IN,
+}
 
 SCHEMAS = {
-    "Error": _object({"error": _object({
-        "code": {"type": "string", "description": "Stable, machine-readable: invalid, not_found, conflict, …"},
-        "message": {"type": "string", "description": "For people: what went wrong and how to fix it."},
-        "fields": {
-            "type": "object", "additionalProperties": {"type": "string"},
-            "description": "One message per bad field (request field or header name).",
-        },
-    })}),
+    "Error": _object({"error": ERROR_DETAIL}),
     "UserRef": _object({"id": ID_OUT, "username": {"type": "string"}, "displayName": {"type": "string"}}),
     "User": _object({
         "id": ID_OUT, "username": {"type": "string"}, "displayName": {"type": "string"},
@@ -93,6 +129,12 @@ SCHEMAS = {
             "type": "boolean",
             "description": "POST /api/tickets only: true when an open ticket with the same dedupKey took the report.",
         },
+        "snippet": {
+            "type": "string",
+            "description": "GET /api/tickets with `q` only: where the overview or the comments match, as HTML: "
+                           "the text escaped, each match in <mark>…</mark> (no other tags), fragments joined "
+                           "by … (only the title matched: the overview's first words, unmarked).",
+        },
     }, required=[
         "id", "displayId", "url", "apiUrl", "title", "overview", "severity", "severityLabel", "status",
         "categoryId", "typeId", "itemId", "category", "type", "item", "assigneeId", "assignee", "creator",
@@ -114,28 +156,93 @@ SCHEMAS = {
         "severity": 5, "categoryId": "3", "typeId": "7", "itemId": "12", "assigneeId": "5",
     }]),
     "TicketPatch": _object({
-        "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
-        "overview": {"type": ["string", "null"], "maxLength": OVERVIEW_MAX},
-        "severity": SEVERITY_IN,
-        "status": {**STATUS, "description": "OPEN → IN_PROGRESS → RESOLVED → CLOSED; re-opening is allowed."},
-        "assigneeId": {**ID_IN, "type": ["string", "integer", "null"], "description": "null unassigns."},
-        "categoryId": ID_IN, "typeId": ID_IN, "itemId": ID_IN,
+        **TICKET_PATCH,
         "version": {**ID_IN, "description": "The version you last read; 409 if the ticket changed since."},
     }, required=[], description="Only the fields given change; rerouting needs categoryId, typeId and itemId together."),
+    "BulkChangesPatch": _object({
+        **TICKET_PATCH,
+        "comment": {"type": "string", "minLength": 1, "maxLength": BODY_MAX,
+                    "description": "Markdown, added to each ticket as a comment after its field changes."},
+    }, required=[], minProperties=1, description="The fields of PATCH /api/tickets/{ref} (no version: give "
+                                                "it per ticket), and a comment."),
+    "TicketBulkPatch": _object({
+        "tickets": {
+            "type": "array", "minItems": 1, "maxItems": BULK_MAX,
+            "description": f"Display ids, at most {BULK_MAX:,}; up to {INLINE_MAX} are answered at once (200), "
+                           "more run as a job (202).",
+            "items": {"oneOf": [
+                {"type": "string", "minLength": 1, "maxLength": REF_MAX, "examples": ["V325813929"]},
+                _object({"ticket": {"type": "string", "minLength": 1, "maxLength": REF_MAX},
+                         "version": {**ID_IN, "description": "Refuse this ticket (conflict) if it changed since."}},
+                        required=["ticket"]),
+            ]},
+        },
+        "filter": {
+            "type": "object", "description": "The filters of GET /api/tickets (every status unless `status` is "
+                                             f"given); runs as a job (202). At most {BULK_MAX:,} may match.",
+            "properties": {name: {**FILTER_VALUE, "description": text} for name, text in (
+                ("status", "OPEN, IN_PROGRESS, RESOLVED, CLOSED, active or all, in any case; a list for several."),
+                ("severity", "1–5; a list for several."), ("categoryId", "A category id."),
+                ("assigneeId", "A user id, me or unassigned."), ("updatedSince", "ISO 8601."),
+                ("dedupKey", "A dedupKey."))},
+        },
+        "changes": ref("BulkChangesPatch"),
+    }, required=["changes"], oneOf=[{"required": ["tickets"]}, {"required": ["filter"]}],
+        description="Give `tickets` or `filter`, and the `changes` to make to each ticket."),
+    "BulkFailure": _object({"ticket": {"type": "string", "description": "The display id, or the reference as given."},
+                            "error": ERROR_DETAIL}),
+    "BulkResult": _object({
+        "updated": {"type": "array", "items": {"type": "string"},
+                    "description": "Changed, or already as asked (nothing to change)."},
+        "failed": {"type": "array", "items": ref("BulkFailure"),
+                   "description": "Not changed, with the reason: not_found, duplicate, conflict, invalid, …"},
+    }),
+    "BulkJob": _object({
+        "id": ID_OUT,
+        "url": {"type": "string", "format": "uri"},
+        "status": {"type": "string", "enum": [s.value for s in BulkStatus],
+                   "description": "queued, running, done, or error (stopped; `error` says why)."},
+        "total": {"type": "integer", "minimum": 0, "description": "Tickets selected (matching when it was made)."},
+        "done": {"type": "integer", "minimum": 0, "description": "Tickets tried so far, changed or not."},
+        "failedCount": {"type": "integer", "minimum": 0},
+        "changes": {"type": "object"},
+        "filter": {"type": ["object", "null"]},
+        "error": {"type": ["string", "null"]},
+        "createdAt": TIME, "startedAt": nullable(TIME), "finishedAt": nullable(TIME),
+        "updated": {"type": "array", "items": {"type": "string"}, "description": "So far; all once done."},
+        "failed": {"type": "array", "items": ref("BulkFailure"), "description": "So far; all once done."},
+    }),
     "CommentCreate": _object({"body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX}}),
     "Comment": _object({
         "id": ID_OUT, "ticketId": ID_OUT, "author": ref("UserRef"),
         "body": {"type": "string", "description": "Markdown."}, "createdAt": TIME,
+        "editedAt": {**nullable(TIME), "description": "When the author last edited it; null if never."},
     }),
     "AuditEvent": _object({
         "id": ID_OUT,
         "action": {"type": "string", "description": "create, status, assignee, severity, reroute, title, "
-                                                    "overview, comment_add, comment_delete, auto_close, …"},
+                                                    "overview, comment_add, comment_edit, comment_delete, auto_close, …"},
         "actor": {"oneOf": [ref("UserRef"), {"type": "null"}], "description": "null: the system."},
         "before": {"description": "The value before the change, as audited."},
         "after": {"description": "The value after the change, as audited."},
         "createdAt": TIME,
     }),
+    "View": _object({
+        "id": ID_OUT, "name": {"type": "string"}, "shared": {"type": "boolean"},
+        "builtIn": {"type": "boolean", "description": "Seeded for everyone (no owner); admins may change it."},
+        "owner": {"oneOf": [ref("UserRef"), {"type": "null"}], "description": "null: a built-in view."},
+        "filters": {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": 'The dashboard\'s query arguments, e.g. {"severity": "1", "assignee": "me"}.'},
+        "canEdit": {"type": "boolean", "description": "Whether you may change or delete it (its owner; admins: shared)."},
+        "url": {"type": "string", "format": "uri", "description": "The view in the web UI."},
+        "ticketsUrl": {"type": "string", "format": "uri", "description": "Its tickets, paged like /api/tickets."},
+    }),
+    "ViewCreate": _object({"name": VIEW_NAME, "shared": VIEW_SHARED, "filters": VIEW_FILTERS_IN}, required=["name"],
+                          examples=[{"name": "Critical infra", "shared": True,
+                                     "filters": {"severity": "1,2", "categoryId": "3"}}]),
+    "ViewPatch": _object({"name": VIEW_NAME, "shared": VIEW_SHARED, "filters": VIEW_FILTERS_IN}, required=[],
+                         description="Only the fields given change; `filters` replaces all of the view's filters."),
+    "ViewPage": _page("View"),
     "TicketPage": _page("Ticket"),
     "CommentPage": _page("Comment"),
     "AuditPage": _page("AuditEvent"),

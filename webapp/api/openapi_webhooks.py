@@ -1,5 +1,5 @@
 """The webhooks section of the OpenAPI document: what the app POSTs to each webhook's URL."""
-from ..services.webhooks import EVENT_CHOICES
+from ..services.webhooks import EVENT_CHOICES, TEST_ACTION
 from .openapi_schemas import ID_OUT, SEVERITY_OUT, STATUS, TIME, _object, nullable, ref
 
 _HEADER_TEXT = {
@@ -15,7 +15,7 @@ _VALUE = {"description": "The value as audited, every id inside it a string (doc
 SCHEMAS = {
     "WebhookEvent": _object({
         "eventId": ID_OUT,
-        "action": {"type": "string", "enum": [name for name, _ in EVENT_CHOICES]},
+        "action": {"type": "string", "enum": [name for name, _ in EVENT_CHOICES] + [TEST_ACTION]},
         "occurredAt": TIME,
         "actor": {"oneOf": [ref("WebhookActor"), {"type": "null"}], "description": "null: the system (the sweep)."},
         "ticket": {"oneOf": [ref("WebhookTicket"), {"type": "null"}],

@@ -23,14 +23,20 @@ def json_object(allowed: set[str]) -> dict:
         raise malformed("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise malformed("The body must be a JSON object, e.g. {\"title\": \"…\"}.")
-    errors = {}  # the text of known fields is judged by the service's cleaners, as for web forms
-    for name in body:
-        if name not in allowed:  # named back escaped if the rule refuses it (orjson cannot write half a surrogate pair)
-            shown = name if text_fault(name) is None else ascii(name)
-            errors[shown] = f"Unknown field; use {', '.join(sorted(allowed))}."
-    if errors:
+    if errors := field_errors(body, allowed):
         raise ValidationError(errors)
     return body
+
+
+def field_errors(fields: dict, allowed) -> dict:
+    """The fields of a JSON object that are not `allowed`, by name; the text of known fields is judged
+    by the service's cleaners, as for web forms. A name the text rule refuses is named back escaped
+    (orjson cannot write half a surrogate pair)."""
+    errors = {}
+    for name in fields:
+        if name not in allowed:
+            errors[name if text_fault(name) is None else ascii(name)] = f"Unknown field; use {', '.join(sorted(allowed))}."
+    return errors
 
 
 def query_text(name: str) -> str | None:

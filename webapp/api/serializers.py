@@ -69,11 +69,12 @@ def flat_ticket(ticket) -> dict:
 
 
 def ticket_json(row) -> dict:
-    """A ticket from a TICKET_ROW row (lists) or flat_ticket's values (single tickets)."""
+    """A ticket from a TICKET_ROW row (lists, with the `snippet` of a search) or flat_ticket's values
+    (single tickets)."""
     web_root, api_root = _ticket_roots()
     t = row if isinstance(row, dict) else row._asdict()  # one dict lookup per field
     display_id, category_id, type_id, item_id = t["display_id"], t["category_id"], t["type_id"], t["item_id"]
-    return {
+    body = {
         "id": ident(t["id"]),
         "displayId": display_id,
         "url": web_root + display_id,
@@ -99,6 +100,9 @@ def ticket_json(row) -> dict:
         "closedAt": iso(t["closed_at"]),
         "version": t["version"],
     }
+    if "snippet" in t:  # a search's result
+        body["snippet"] = str(t["snippet"])
+    return body
 
 
 def comment_json(comment) -> dict:
@@ -108,6 +112,7 @@ def comment_json(comment) -> dict:
         "author": user_ref(comment.author),
         "body": comment.body,
         "createdAt": iso(comment.created_at),
+        "editedAt": iso(comment.edited_at),
     }
 
 

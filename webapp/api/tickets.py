@@ -4,7 +4,7 @@ from flask import jsonify, request
 from ..auth.access import API, access, api_user
 from ..models import Ticket
 from ..services import tickets as ticket_service
-from ..services.listing import QUEUE_ORDER, TICKETS, ListFilter, list_page
+from ..services.listing import ListFilter, list_page
 from . import bp
 from .idempotency import idempotent
 from .pagination import page_json, request_cursor
@@ -51,10 +51,10 @@ def create_ticket():
 @bp.get("/tickets")
 @access(API)
 def list_tickets():
-    """Tickets in queue order (SEV 1 first, then oldest), filtered, a page at a time."""
+    """Tickets in queue order (SEV 1 first, then oldest) or another `sort`, filtered and searched (`q`),
+    a page at a time."""
     filters = ListFilter.from_api_args(request.args)
-    page = list_page(filters, api_user(), after=request_cursor(TICKETS, len(QUEUE_ORDER)), limit=query_limit(),
-                     columns="api")
+    page = list_page(filters, api_user(), after=request_cursor(*filters.cursor), limit=query_limit(), columns="api")
     return page_json(page, ticket_json)
 
 

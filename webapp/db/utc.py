@@ -1,13 +1,31 @@
 """Timezone-aware UTC everywhere, including on SQLite which stores naive datetimes."""
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
+_PRETEND: ContextVar[datetime | None] = ContextVar("pretend_now", default=None)
+
+
 def utcnow() -> datetime:
-    """The current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    """The current time as an aware UTC datetime (or the moment pretend_now() sets)."""
+    return _PRETEND.get() or datetime.now(timezone.utc)
+
+
+@contextmanager
+def pretend_now(moment: datetime) -> Iterator[None]:
+    """Inject the time: every service called inside sees `moment` as now (demo data's past week)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given; use timezone-aware UTC")
+    token = _PRETEND.set(moment)
+    try:
+        yield
+    finally:
+        _PRETEND.reset(token)
 
 
 class UTCDateTime(TypeDecorator):

@@ -2,9 +2,11 @@
 import atexit
 import logging
 import os
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import Flask, current_app, has_app_context, has_request_context
@@ -12,14 +14,15 @@ from werkzeug.utils import import_string
 
 from ..config import DEFAULT_QUEUE
 from ..extensions import db
-from ..services.outbox import DISPATCH_JOB
+from ..services.outbox import DELIVER_DUE_JOB, DISPATCH_JOB
 
 log = logging.getLogger(__name__)
 EMBEDDED_THREADS = 4
 # Jobs that drain a whole table: one waiting is enough, however many commits ask for it. Without
 # this, every ticket write queued its own dispatch job and a busy minute queued thousands.
-COALESCED = frozenset({DISPATCH_JOB})
+COALESCED = frozenset({DISPATCH_JOB, DELIVER_DUE_JOB})
 PENDING_SECONDS = 300  # a lost job's mark expires; the minutely requeue covers the gap
+DELIVERY_RUN_SECONDS = 60  # a delivery run stops claiming then, and queues a fresh run if rows are due
 
 _worker_app: Flask | None = None
 _executor_lock = threading.Lock()
@@ -67,9 +70,55 @@ def _enqueue_now(conn, func_path: str, args: tuple) -> None:
     try:
         if func_path in COALESCED and not conn.set(_pending_key(func_path), 1, nx=True, ex=PENDING_SECONDS):
             return  # one is already waiting, and it will see this commit's rows
-        Queue(queue_name(), connection=conn).enqueue(func_path, *args)
+        Queue(queue_name(), connection=conn).enqueue(func_path, *args, job_timeout=_job_timeout(func_path))
     except Exception:  # Redis down: the work waits in the outbox and is re-enqueued later
         log.warning("could not enqueue %s; it will be picked up later", func_path, exc_info=True)
+
+
+def _job_timeout(func_path: str) -> int | None:
+    """RQ's limit for a job (None: RQ's default): a delivery run claims for DELIVERY_RUN_SECONDS,
+    then finishes sends that may each take a few timeouts."""
+    if func_path != DELIVER_DUE_JOB:
+        return None
+    return int(DELIVERY_RUN_SECONDS + 4 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"] + 60)
+
+
+def enqueue_at(when: datetime, func_path: str) -> None:
+    """Run a job (without arguments) at `when`, to the second: by RQ's scheduler, which worker.py
+    runs, or by the embedded mode's timer; never fail the caller (the minutely requeue is the net)."""
+    when = _next_whole_second(when)
+    conn = redis_connection()
+    if conn is None:
+        _wake_embedded(when, func_path)
+        return
+    from rq import Queue
+
+    try:  # one job per job and second, whoever asks for it
+        Queue(queue_name(), connection=conn).enqueue_at(
+            when, func_path, job_id=_wake_id(func_path, when), job_timeout=_job_timeout(func_path))
+    except Exception:
+        log.warning("could not schedule %s; the minutely requeue will run it", func_path, exc_info=True)
+
+
+def _next_whole_second(when: datetime) -> datetime:
+    """RQ's scheduler keeps whole seconds: round up, so the job never runs before `when`."""
+    whole = when.replace(microsecond=0)
+    return whole if whole == when else whole + timedelta(seconds=1)
+
+
+def _wake_id(func_path: str, when: datetime) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"wake-{queue_name()}-{func_path}-{int(when.timestamp())}")
+
+
+def _wake_embedded(when: datetime, func_path: str) -> None:
+    """The embedded mode's timer; under JOBS_INLINE (tests) only noted, as jobs there run when asked."""
+    app = current_app._get_current_object()
+    if app.config.get("JOBS_INLINE"):
+        app.extensions.setdefault("jobs_scheduled", {})[func_path] = when
+        return
+    from .embedded import WakeUps
+
+    WakeUps.of(app).at(when, func_path)
 
 
 class CoalescedAsks:
@@ -218,7 +267,9 @@ def init_app(app: Flask):
     """Jobs run inline under TESTING; services hand their after-commit jobs to `enqueue`. Returns the
     embedded mode's scheduler (to be started by the first request), or None when RQ or tests run jobs."""
     from ..services.base import on_commit_enqueue
+    from ..services.delivery_run import check_settings
 
+    check_settings(app.config)  # a nonsensical concurrency or jitter stops the app here
     on_commit_enqueue(enqueue)
     app.config.setdefault("JOBS_INLINE", app.testing)
     if app.config.get("REDIS_URL") or app.testing or not app.config.get("EMBEDDED_SCHEDULER"):

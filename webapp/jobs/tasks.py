@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from . import app_job, enqueue, forget_pending
-from ..services import delivery, idempotency, retention, sweep as sweep_service
-from ..services.outbox import DISPATCH_JOB
+from . import DELIVERY_RUN_SECONDS, app_job, enqueue, enqueue_at, forget_pending
+from ..services import bulk_jobs, delivery, delivery_run, dispatch, idempotency, retention, sweep as sweep_service
+from ..services.outbox import DELIVER_DUE_JOB, DISPATCH_JOB
 
 log = logging.getLogger(__name__)
 LINGER_PAUSE = 0.1  # seconds between a lingering dispatch run's drains
@@ -32,29 +32,55 @@ def dispatch_outbox() -> int:
     drain, so a commit that found it set is always read.
     """
     total, deadline = 0, time.monotonic() + current_app.config.get("OUTBOX_LINGER_SECONDS", 0)
-    while time.monotonic() < deadline and (count := delivery.dispatch_outbox()):
+    while time.monotonic() < deadline and (count := dispatch.dispatch_outbox()):
         total += count
         time.sleep(LINGER_PAUSE)
     forget_pending(DISPATCH_JOB)
-    return total + delivery.dispatch_outbox()
+    return total + dispatch.dispatch_outbox()
+
+
+@app_job
+def deliver_due() -> int:
+    """After a dispatch, and at each retry's time: send every due delivery (one run drains them all).
+
+    The run keeps its pending mark while it sends, so dispatches meanwhile queue no run of their
+    own; it clears the mark before its last claims, so a delivery that a dispatch which found the
+    mark set made due is always sent. After DELIVERY_RUN_SECONDS it finishes what it has claimed
+    and queues a fresh run (other jobs get the worker in between); otherwise it schedules the next
+    run for when the next retry falls due.
+    """
+    run = delivery_run.DeliveryRun.from_config(current_app.config)
+    deadline = time.monotonic() + DELIVERY_RUN_SECONDS
+    try:
+        made = run.drain(deadline)
+        forget_pending(DELIVER_DUE_JOB)
+        made += run.drain(deadline)
+    finally:
+        run.close()
+    if run.stopped_early:
+        enqueue(DELIVER_DUE_JOB)
+    elif (next_due := delivery.next_due_at()) is not None:
+        enqueue_at(next_due, DELIVER_DUE_JOB)
+    return made
 
 
 @app_job
 def deliver_webhook(delivery_id: int) -> str | None:
-    """One attempt at one delivery; the retry schedule lives in the row, not in the queue."""
+    """One attempt at one delivery (jobs queued before delivery runs existed, and by hand)."""
     status = delivery.deliver(delivery_id)
     return status.value if status else None
 
 
 @app_job
 def requeue_undelivered() -> int:
-    """Every minute: re-enqueue what Redis lost or what is due for a retry (the outbox safety net)."""
+    """Every minute: re-enqueue what Redis lost, or a delivery run whose time was missed (the safety net)."""
     undispatched, due = delivery.outstanding()
     if undispatched:  # rows wait: whatever the pending mark says, that run was lost or is late
         forget_pending(DISPATCH_JOB)
         enqueue(DISPATCH_JOB)
-    for delivery_id in due:
-        enqueue(delivery.DELIVER_JOB, delivery_id)
+    if due:  # likewise for deliveries: runs are scheduled for their time, so these were missed
+        forget_pending(DELIVER_DUE_JOB)
+        enqueue(DELIVER_DUE_JOB)
     return len(due) + int(undispatched)
 
 
@@ -62,6 +88,22 @@ def requeue_undelivered() -> int:
 def purge_idempotency_records() -> int:
     """Hourly: forget Idempotency-Key responses older than their 24-hour window."""
     return idempotency.purge_expired()
+
+
+@app_job
+def run_bulk_job(job_id: int) -> str | None:
+    """A bulk change too large for one request, from where its last commit left it."""
+    job = bulk_jobs.run_job(job_id, workers=current_app.config.get("BULK_WORKERS", 1))
+    return job.status if job else None
+
+
+@app_job
+def resume_bulk_jobs() -> int:
+    """Every minute: hand bulk jobs whose runner died (or was never started) to a new one."""
+    stale = bulk_jobs.resume_stale()
+    for job_id in stale:
+        enqueue(bulk_jobs.RUN_JOB, job_id)
+    return len(stale)
 
 
 @app_job
@@ -89,5 +131,6 @@ PERIODIC = (
     Periodic(sweep, every=3600, cron="0 * * * *"),
     Periodic(requeue_undelivered, every=60),
     Periodic(purge_idempotency_records, every=3600, cron="30 * * * *"),
+    Periodic(resume_bulk_jobs, every=60),
     Periodic(prune_deliveries, every=3600, cron="45 * * * *"),
 )

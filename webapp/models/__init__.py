@@ -1,4 +1,5 @@
 """All models, importable from one place."""
+from .bulk import BulkJob, BulkJobItem, BulkStatus
 from .cti import Category, CtiType, Item
 from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, OutboxEvent, Webhook, WebhookDelivery
 from .report import ReportDay, ReportItemDay
@@ -6,9 +7,11 @@ from .ticket import (
     ACTIVE_STATUSES, SEVERITY_LABELS, AuditEvent, Comment, Status, Ticket,
 )
 from .user import API_KEY_PREFIX, Face, Role, SignIn, User, hash_api_key, hash_secret
+from .view import SavedView
 
 __all__ = [
-    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "CacheVersion", "Face", "Category", "Comment", "CtiType",
-    "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "ReportDay", "ReportItemDay", "Role", "SEVERITY_LABELS", "SignIn", "Status",
-    "Ticket", "User", "Webhook", "WebhookDelivery", "hash_api_key", "hash_secret",
+    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "BulkJob", "BulkJobItem", "BulkStatus", "CacheVersion", "Face",
+    "Category", "Comment", "CtiType", "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "ReportDay",
+    "ReportItemDay", "Role", "SavedView", "SEVERITY_LABELS", "SignIn", "Status", "Ticket", "User", "Webhook",
+    "WebhookDelivery", "hash_api_key", "hash_secret",
 ]

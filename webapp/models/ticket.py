@@ -72,6 +72,7 @@ class Ticket(db.Model):
         Index("ix_ticket_assignee_queue", "assignee_id", "status", "severity", "created_at"),
         Index("ix_ticket_category_queue", "category_id", "status", "severity", "created_at"),
         Index("ix_ticket_updated", "updated_at", "id"),
+        Index("ix_ticket_created", "created_at", "id"),  # the newest-first sort
         Index(
             "ix_ticket_resolved_due", "resolved_at",
             sqlite_where=RESOLVED_SQL, postgresql_where=RESOLVED_SQL,
@@ -137,6 +138,7 @@ class Comment(db.Model):
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[object | None] = mapped_column(UTCDateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    edited_at: Mapped[object | None] = mapped_column(UTCDateTime)  # the author's last edit, if any
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     ticket: Mapped[Ticket] = relationship(foreign_keys=[ticket_id])

@@ -63,11 +63,18 @@ def _failures_rolled_back():
     try:
         yield
     except StaleDataError as exc:  # at flush too: a concurrent writer moved the version on
-        rollback()
+        _roll_back_unless_in_savepoint()
         raise Conflict("Someone else changed this ticket at the same time; reload and retry.") from exc
     except IntegrityError:
-        rollback()  # also drops the jobs queued for the failed transaction
+        _roll_back_unless_in_savepoint()
         raise
+
+
+def _roll_back_unless_in_savepoint() -> None:
+    """Discard the failed transaction, or, inside a savepoint (one ticket of a bulk change), leave
+    its owner to roll back to it: the tickets done before it in the same transaction stay done."""
+    if not db.session().in_nested_transaction():
+        rollback()  # also drops the jobs queued for the failed transaction
 
 
 @contextmanager

@@ -55,6 +55,30 @@ def can_delete(actor: User, comment: Comment) -> bool:
     return actor.is_admin or comment.author_id == actor.id
 
 
+def can_edit(actor: User, comment: Comment) -> bool:
+    """Only the author edits a comment: the words are theirs (an admin may delete, not reword)."""
+    return comment.author_id == actor.id
+
+
+def edit_comment(actor: User, comment: Comment, body) -> Comment:
+    """Replace the comment's text; the earlier text is kept in the audit event (before/after).
+    The same text again changes nothing and writes no event."""
+    if comment.deleted_at is not None:
+        raise NotFound("This comment was deleted.")
+    if not can_edit(actor, comment):
+        raise Forbidden("Only the author can edit this comment.")
+    body = clean_body(body)
+    if body == comment.body:
+        return comment
+    now, before = utcnow(), comment.body
+    comment.body, comment.edited_at = body, now
+    touch_ticket(comment.ticket, now)
+    audit.record(actor, "comment_edit", ticket=comment.ticket, at=now,
+                 before={"commentId": comment.id, "body": before}, after={"commentId": comment.id, "body": body})
+    commit()
+    return comment
+
+
 def delete_comment(actor: User, comment: Comment) -> None:
     """Hide the comment; its body stays in the row and in the audit event."""
     if comment.deleted_at is not None:

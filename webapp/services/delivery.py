@@ -1,104 +1,38 @@
-"""Audit events out to webhooks: the outbox fans out to deliveries, each POSTed signed, with retries.
+"""Webhook deliveries' rows: claimed in batches before the POSTs, their answers recorded in batches after.
 
-dispatch_outbox claims undispatched outbox rows (SKIP LOCKED on PostgreSQL) and, in the same
-transaction, creates one WebhookDelivery per matching active webhook. deliver() claims one due
-delivery with a guarded UPDATE (so two workers never send it at once), POSTs it outside any
-transaction, then records the answer: DELIVERED, or a retry with exponential backoff, or FAILED.
-A target that resolves to a forbidden address (egress.py) is a failed attempt like any other,
-retried on the same schedule since DNS may change, and nothing is sent to it.
+A claim is one guarded UPDATE that counts the attempt and leases the row (next_attempt_at moves past
+the time a send can take), for due deliveries of active webhooks that no other transaction holds
+(SKIP LOCKED on PostgreSQL), so two workers never send one delivery at once. The POSTs happen
+outside any transaction (delivery_run.py, http_sender.py). The answers are recorded in one
+statement per batch, each row guarded by the attempt it answers: DELIVERED, or a retry at the
+backoff schedule's time with jitter, or FAILED after WEBHOOK_MAX_ATTEMPTS. A target that resolves
+to a forbidden address (egress.py) is a failed attempt like any other, retried on the same schedule
+since DNS may change, and nothing is sent to it.
 """
-import hashlib
-import hmac
-import http.client
-import json
-import time
+import logging
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import AuditEvent, DeliveryStatus, OutboxEvent, Webhook, WebhookDelivery
-from ..db.utc import utcnow
-from ..db.sql import among, locked_batch, row_limit
-from . import egress
-from .audit import with_string_ids
-from .base import after_commit, commit
-from .errors import ValidationError
+from ..models import DeliveryStatus, Webhook, WebhookDelivery
+from ..db.utc import UTCDateTime, utcnow
+from ..db.sql import among, in_ids, locked_batch, row_limit
+from .base import commit
+from .dispatch import dispatch_outbox, has_undispatched  # noqa: F401  (the delivery API, in one place)
+from .http_sender import EXCERPT_MAX, Answer, Connections, check_targets, post  # noqa: F401
+from .outbox import DELIVER_DUE_JOB  # noqa: F401
+from .webhook_payload import Outgoing, encode, event_payload, outgoing_for, sign  # noqa: F401
 
-DISPATCH_BATCH = 200
+log = logging.getLogger(__name__)
 REQUEUE_LIMIT = 500
 BACKOFF_CAP = timedelta(hours=1)
-ERROR_MAX = 300  # the whole last_error of a delivery
-EXCERPT_MAX = 200  # of it, the start of a failed answer's body
-REASON_MAX = 60  # and its reason phrase
-DELIVER_JOB = "webapp.jobs.tasks.deliver_webhook"
-USER_AGENT = "Ticketing-Webhooks/1.0"
-
-
-def dispatch_outbox(batch_size: int = DISPATCH_BATCH) -> int:
-    """Fan every undispatched outbox row out to deliveries; returns how many rows it dispatched.
-
-    A batch shorter than `batch_size` took every row its statement could see (or another
-    dispatcher holds the rest), so the run ends there instead of asking again for nothing.
-    """
-    total = 0
-    while True:
-        count = _dispatch_batch(batch_size)
-        total += count
-        if count < batch_size:
-            return total
-
-
-def _dispatch_batch(batch_size: int) -> int:
-    now = utcnow()
-    claim = _claim_statement(db.session.get_bind().dialect.name)
-    claimed = db.session.scalars(claim, {"now": now, "batch_size": batch_size}).all()
-    if not claimed:
-        commit()
-        return 0
-    hooks = db.session.scalars(_ACTIVE_HOOKS).all()
-    if hooks:
-        _fan_out(claimed, hooks, now)
-    commit()
-    return len(claimed)
-
-
-def _fan_out(claimed: list[int], hooks: list[Webhook], now: datetime) -> None:
-    """One pending delivery per claimed event and webhook that wants it (in the claim's transaction)."""
-    events = db.session.execute(
-        sa.select(AuditEvent.id, AuditEvent.action, AuditEvent.created_at).where(AuditEvent.id.in_(claimed))
-    ).all()
-    rows = [  # a backlog (say, after a Redis outage) goes only to webhooks that existed at the time
-        {"webhook_id": hook.id, "audit_event_id": event.id, "status": DeliveryStatus.PENDING,
-         "attempts": 0, "next_attempt_at": now, "created_at": now}
-        for event in events for hook in hooks
-        if hook.wants(event.action) and hook.created_at <= event.created_at
-    ]
-    if rows:
-        for delivery_id in db.session.scalars(sa.insert(WebhookDelivery).returning(WebhookDelivery.id), rows):
-            after_commit(DELIVER_JOB, delivery_id)
-
-
-_ACTIVE_HOOKS = sa.select(Webhook).where(Webhook.active == sa.true())
-
-
-@cache
-def _claim_statement(dialect_name: str) -> sa.Update:
-    """UPDATE outbox SET dispatched_at = :now for the next :batch_size pending rows no one else
-    holds, RETURNING their audit event ids; built once per dialect (docs/performance.md)."""
-    table = OutboxEvent.__table__
-    pending = sa.select(table.c.id).where(table.c.dispatched_at.is_(None)).order_by(table.c.id)
-    picked = locked_batch(pending, "batch_size")
-    return (
-        sa.update(table)
-        .where(among(table.c.id, sa.select(picked.c.id)), table.c.dispatched_at.is_(None))
-        .values(dispatched_at=sa.bindparam("now", type_=table.c.dispatched_at.type))
-        .returning(table.c.audit_event_id)
-    )
+DELIVER_JOB = "webapp.jobs.tasks.deliver_webhook"  # one delivery by id: jobs queued before batch runs
+uniform = random.uniform  # the jitter's draw; tests put their own in
 
 
 def outstanding() -> tuple[bool, list[int]]:
@@ -108,38 +42,33 @@ def outstanding() -> tuple[bool, list[int]]:
     return owed
 
 
-def has_undispatched() -> bool:
-    query = sa.select(OutboxEvent.id).where(OutboxEvent.dispatched_at.is_(None)).limit(1)
-    return db.session.scalar(query) is not None
-
-
 def due_delivery_ids(now: datetime | None = None, limit: int = REQUEUE_LIMIT) -> list[int]:
     """Pending deliveries of active webhooks whose next attempt is due, most overdue first."""
     query = (
         sa.select(WebhookDelivery.id)
-        .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-        .where(
-            WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.next_attempt_at <= (now or utcnow()),
-            Webhook.active == sa.true(),
-        )
+        .where(_pending_of_active_webhooks(), WebhookDelivery.next_attempt_at <= (now or utcnow()))
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(row_limit(limit))
     )
     return list(db.session.scalars(query))
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """Everything one attempt needs, read before the POST so no transaction stays open during it."""
+def next_due_at(after: datetime | None = None) -> datetime | None:
+    """When the next pending delivery of an active webhook falls due after `after` (a retry, or a
+    lease running out); ends its read transaction."""
+    query = (
+        sa.select(WebhookDelivery.next_attempt_at)
+        .where(_pending_of_active_webhooks(), WebhookDelivery.next_attempt_at > (after or utcnow()))
+        .order_by(WebhookDelivery.next_attempt_at).limit(1)
+    )
+    due = db.session.scalar(query)
+    commit()
+    return due
 
-    url: str
-    secret: str
-    event_id: int
-    action: str
-    delivery_id: int
-    attempt: int
-    body: bytes
+
+def _pending_of_active_webhooks():
+    active = sa.select(Webhook.id).where(Webhook.active == sa.true())
+    return sa.and_(WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.webhook_id.in_(active))
 
 
 def deliver(delivery_id: int) -> DeliveryStatus | None:
@@ -147,57 +76,161 @@ def deliver(delivery_id: int) -> DeliveryStatus | None:
     outgoing = _claim(delivery_id)
     if outgoing is None:
         return None
-    status_code, error = post(outgoing, timeout=current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
-    return _record(delivery_id, status_code, error)
+    connections = Connections(current_app.config["WEBHOOK_TIMEOUT_SECONDS"], keep_alive=False)
+    answer = connections.send(outgoing, check_targets([outgoing.url])[outgoing.url])
+    [status] = record([(outgoing, answer)])
+    return status
 
 
 def _claim(delivery_id: int) -> Outgoing | None:
-    """Count the attempt and lease the row (next_attempt_at moves past the timeout) in one UPDATE."""
+    """Count the attempt and lease this one row, if it is due."""
+    params = {**_lease_params(), "ids": [delivery_id]}
+    claimed = db.session.execute(_claim_by_id(db.session.get_bind().dialect.name), params).all()
+    found = _outgoing(claimed)
+    return found[0] if found else None
+
+
+def claim_due(limit: int, per_webhook: int, skip=frozenset(), opened=frozenset()) -> list[Outgoing]:
+    """Count the attempt and lease up to `limit` due deliveries, oldest first: at most `per_webhook`
+    of each webhook in `opened`, one of any other, none of `skip`. Their payloads are read in the
+    same transaction."""
+    params = {**_lease_params(), "skip": sorted(skip), "opened": sorted(opened), "limit": limit,
+              "scan": 2 * limit, "per_webhook": per_webhook}
+    claimed = db.session.execute(_claim_batch(db.session.get_bind().dialect.name), params).all()
+    return _outgoing(claimed)
+
+
+def lease_seconds(timeout: float) -> float:
+    """How long a claim keeps its rows from other runs: a run starts a send only with two timeouts
+    of it left (a kept connection found closed, then a new one), or hands the row back unsent."""
+    return max(60.0, 4 * timeout)
+
+
+def _lease_params() -> dict:
     now = utcnow()
-    lease = timedelta(seconds=max(60.0, 3 * current_app.config["WEBHOOK_TIMEOUT_SECONDS"]))
+    lease = lease_seconds(current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
+    return {"now": now, "lease_until": now + timedelta(seconds=lease)}
+
+
+_TABLE = WebhookDelivery.__table__
+
+
+def _due():
+    """Pending, due at :now, of an active webhook: checked again by the UPDATE, whatever picked the rows."""
+    table = _TABLE
     active = sa.select(Webhook.id).where(Webhook.active == sa.true())
-    attempt = db.session.scalar(
-        sa.update(WebhookDelivery)
-        .where(
-            WebhookDelivery.id == delivery_id,
-            WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.next_attempt_at <= now,
-            WebhookDelivery.webhook_id.in_(active),
-        )
-        .values(attempts=WebhookDelivery.attempts + 1, next_attempt_at=now + lease)
-        .returning(WebhookDelivery.attempts)
-        .execution_options(synchronize_session=False)
+    return (table.c.status == DeliveryStatus.PENDING.value,
+            table.c.next_attempt_at <= sa.bindparam("now", type_=UTCDateTime), table.c.webhook_id.in_(active))
+
+
+def _leased(rows: sa.ColumnElement) -> sa.Update:
+    """UPDATE the due rows `rows` selects: one more attempt, leased until :lease_until."""
+    table = _TABLE
+    return (
+        sa.update(table)
+        .where(rows, *_due())
+        .values(attempts=table.c.attempts + 1, next_attempt_at=sa.bindparam("lease_until", type_=UTCDateTime))
+        .returning(table.c.id, table.c.webhook_id, table.c.attempts)
     )
-    if attempt is None:
-        commit()
-        return None
-    delivery = db.session.scalars(
-        sa.select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
-        .options(joinedload(WebhookDelivery.webhook), joinedload(WebhookDelivery.audit_event))
-    ).one()
-    event = delivery.audit_event
-    outgoing = Outgoing(
-        url=delivery.webhook.url, secret=delivery.webhook.secret, event_id=event.id, action=event.action,
-        delivery_id=delivery.id, attempt=attempt, body=encode(event_payload(event)),
+
+
+@cache
+def _claim_by_id(dialect_name: str) -> sa.Update:
+    return _leased(in_ids(_TABLE.c.id, "ids"))
+
+
+@cache
+def _claim_batch(dialect_name: str) -> sa.Update:
+    """The next due rows no one else holds (:scan of them, locked), at most :per_webhook of each
+    webhook in :opened and one of any other, :limit in all, webhooks :skip left out; built once per dialect."""
+    table = _TABLE
+    due = (
+        sa.select(table.c.id, table.c.webhook_id, table.c.next_attempt_at)
+        .where(*_due(), sa.not_(in_ids(table.c.webhook_id, "skip")))
+        .order_by(table.c.next_attempt_at, table.c.id)
     )
+    picked = locked_batch(due, "scan")
+    turn = sa.func.row_number().over(partition_by=picked.c.webhook_id,
+                                     order_by=(picked.c.next_attempt_at, picked.c.id))
+    share = sa.case((in_ids(picked.c.webhook_id, "opened"), sa.bindparam("per_webhook", type_=sa.Integer)), else_=1)
+    ranked = sa.select(picked.c.id, turn.label("turn"), share.label("share")).cte("ranked")
+    chosen = sa.select(ranked.c.id).where(ranked.c.turn <= ranked.c.share).limit(row_limit("limit"))
+    return _leased(among(table.c.id, chosen))
+
+
+def _outgoing(claimed) -> list[Outgoing]:
+    """The claimed rows' payloads, read before the claim commits."""
+    found = outgoing_for({row.id: row.attempts for row in claimed}) if claimed else []
     commit()
-    return outgoing
+    return found
 
 
-def _record(delivery_id: int, status_code: int | None, error: str | None) -> DeliveryStatus:
+@dataclass(frozen=True)
+class _Outcome:
+    status: DeliveryStatus
+    next_attempt_at: datetime | None
+
+
+def record(answered: list[tuple[Outgoing, Answer]]) -> list[DeliveryStatus]:
+    """Write each attempt's answer in one statement (a row another attempt has moved on from is left
+    alone); failures are logged with webhook, delivery, event and reason, never a body or secret."""
+    if not answered:
+        return []
     now = utcnow()
-    delivery = db.session.get(WebhookDelivery, delivery_id)
-    delivery.last_status_code = status_code
-    delivery.last_error = error
-    if error is None:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = DeliveryStatus.DELIVERED, now, None
-    elif delivery.attempts >= current_app.config["WEBHOOK_MAX_ATTEMPTS"]:
-        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-    else:
-        delivery.next_attempt_at = now + backoff(delivery.attempts)
-    status = DeliveryStatus(delivery.status)
+    outcomes = [_outcome(outgoing, answer, now) for outgoing, answer in answered]
+    db.session.execute(_RECORD, [
+        {"b_id": outgoing.delivery_id, "b_attempt": outgoing.attempt, "b_status": outcome.status.value,
+         "b_code": answer.status_code, "b_error": answer.error, "b_next": outcome.next_attempt_at,
+         "b_delivered_at": now if answer.error is None else None}
+        for (outgoing, answer), outcome in zip(answered, outcomes)
+    ])
     commit()
-    return status
+    for (outgoing, answer), outcome in zip(answered, outcomes):
+        if answer.error is not None:
+            _log_failure(outgoing, answer, outcome, now)
+    return [outcome.status for outcome in outcomes]
+
+
+def _outcome(outgoing: Outgoing, answer: Answer, now: datetime) -> _Outcome:
+    if answer.error is None:
+        return _Outcome(DeliveryStatus.DELIVERED, None)
+    if outgoing.attempt >= current_app.config["WEBHOOK_MAX_ATTEMPTS"]:
+        return _Outcome(DeliveryStatus.FAILED, None)
+    return _Outcome(DeliveryStatus.PENDING, now + retry_delay(outgoing.attempt))
+
+
+def _log_failure(outgoing: Outgoing, answer: Answer, outcome: _Outcome, now: datetime) -> None:
+    then = ("given up" if outcome.next_attempt_at is None
+            else f"next try in {(outcome.next_attempt_at - now).total_seconds():.0f}s")
+    log.warning("webhook %s: delivery %s of event %s failed (attempt %s, %s): %s", outgoing.webhook_id,
+                outgoing.delivery_id, outgoing.event_id, outgoing.attempt, then, answer.summary)
+
+
+_RECORD = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"), _TABLE.c.attempts == sa.bindparam("b_attempt"),
+           _TABLE.c.status == DeliveryStatus.PENDING.value)
+    .values(status=sa.bindparam("b_status"), last_status_code=sa.bindparam("b_code"),
+            last_error=sa.bindparam("b_error"), next_attempt_at=sa.bindparam("b_next", type_=UTCDateTime),
+            delivered_at=sa.bindparam("b_delivered_at", type_=UTCDateTime))
+)
+
+
+def hand_back(unsent: list[Outgoing]) -> None:
+    """Release claimed deliveries that were never sent: due again now, their attempt not counted."""
+    if not unsent:
+        return
+    db.session.execute(_HAND_BACK, [{"b_id": outgoing.delivery_id, "b_attempt": outgoing.attempt,
+                                     "b_now": utcnow()} for outgoing in unsent])
+    commit()
+
+
+_HAND_BACK = (
+    sa.update(_TABLE)
+    .where(_TABLE.c.id == sa.bindparam("b_id"), _TABLE.c.attempts == sa.bindparam("b_attempt"),
+           _TABLE.c.status == DeliveryStatus.PENDING.value)
+    .values(attempts=_TABLE.c.attempts - 1, next_attempt_at=sa.bindparam("b_now", type_=UTCDateTime))
+)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -206,89 +239,8 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
-def event_payload(event: AuditEvent) -> dict:
-    """The JSON a receiver gets: the audit event, with who did it and which ticket (as it is now).
-    Every id is a string, as in the API."""
-    actor, ticket = event.actor, event.ticket
-    return with_string_ids({
-        "eventId": event.id,
-        "action": event.action,
-        "occurredAt": event.created_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "actor": {"id": actor.id, "username": actor.username, "displayName": actor.display_name}
-        if actor else None,
-        "ticket": {"id": ticket.id, "displayId": ticket.display_id, "title": ticket.title,
-                   "status": ticket.status, "severity": ticket.severity} if ticket else None,
-        "target": {"type": event.target_type, "id": event.target_id} if event.target_type else None,
-        "before": event.before,
-        "after": event.after,
-    })
-
-
-def encode(payload: dict) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """HMAC-SHA256 over "<timestamp>.<body>", as sent in X-Ticketing-Signature (docs/webhooks.md)."""
-    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
-
-
-def post(outgoing: Outgoing, timeout: float) -> tuple[int | None, str | None]:
-    """POST one signed attempt; returns (HTTP status or None, error text or None on success).
-
-    The host is resolved once and every address checked (egress.py) before a byte is sent, and
-    only a checked address is connected to. A redirect is an answer to fix at the receiver: it
-    counts as a failure and is not followed.
-    """
-    try:
-        target = egress.parse(outgoing.url)
-        addresses = egress.checked_addresses(target)
-    except ValidationError as exc:  # a URL stored before today's rules
-        return None, _clip(f"Refused, nothing sent: {exc.fields['url']}")
-    except egress.Refused as exc:
-        return None, _clip(str(exc))
-    except (OSError, UnicodeError) as exc:
-        return None, _clip(f"Could not resolve {target.host}: {exc}")
-    conn = egress.connection(target, addresses, timeout)
-    try:
-        try:
-            conn.connect()
-        except OSError as exc:
-            return None, _clip(f"Could not connect: {exc}")
-        return _exchange(conn, target.path, outgoing)
-    except (OSError, http.client.HTTPException) as exc:
-        return None, _clip(f"{type(exc).__name__}: {exc}")
-    finally:
-        conn.close()
-
-
-def _exchange(conn: http.client.HTTPConnection, path: str, outgoing: Outgoing) -> tuple[int, str | None]:
-    timestamp = int(time.time())
-    conn.request("POST", path, body=outgoing.body, headers={
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-Ticketing-Event-Id": str(outgoing.event_id),
-        "X-Ticketing-Event": outgoing.action,
-        "X-Ticketing-Delivery-Id": str(outgoing.delivery_id),
-        "X-Ticketing-Attempt": str(outgoing.attempt),
-        "X-Ticketing-Timestamp": str(timestamp),
-        "X-Ticketing-Signature": sign(outgoing.secret, timestamp, outgoing.body),
-    })
-    response = conn.getresponse()
-    if 200 <= response.status < 300:
-        return response.status, None
-    detail = excerpt(response.read(EXCERPT_MAX * 4))  # enough bytes for EXCERPT_MAX characters of UTF-8
-    reason = _clip(response.reason, REASON_MAX)
-    return response.status, _clip(f"HTTP {response.status} {reason}" + (f": {detail}" if detail else ""))
-
-
-def excerpt(raw: bytes) -> str:
-    """The start of a failed answer's body, all we keep of it: one line, at most EXCERPT_MAX characters."""
-    return _clip(raw.decode("utf-8", "replace"), EXCERPT_MAX)
-
-
-def _clip(text: str, limit: int = ERROR_MAX) -> str:
-    """Text from outside, printable and on one line (PostgreSQL refuses NUL), cut to `limit`."""
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def retry_delay(attempts: int) -> timedelta:
+    """The backoff, spread by ±WEBHOOK_BACKOFF_JITTER of itself, so failures at one moment (a
+    receiver down) do not all come back at one moment."""
+    jitter = current_app.config.get("WEBHOOK_BACKOFF_JITTER", 0.0)
+    return backoff(attempts) * (1 + uniform(-jitter, jitter))

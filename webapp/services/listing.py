@@ -1,30 +1,36 @@
-"""Every list of tickets, web or API, is read here: QUEUE_ORDER is the order, ListFilter the filters
-(parsed from web and API arguments alike), list_page the page, and keyset_page the keyset paging that
-every other list reuses."""
+"""Every list of tickets, web or API, is read here: ListFilter holds the filters, the search and the
+sort (parsed from web and API arguments alike), list_page reads a page, and keyset_page is the keyset
+paging that every other list reuses. QUEUE_ORDER is the default order."""
 import hashlib
 import hmac
 import json
 from base64 import urlsafe_b64decode, urlsafe_b64encode
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property, lru_cache
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, literal, tuple_
+from sqlalchemy import Float, Select, bindparam, false, func, literal, tuple_
 from sqlalchemy.orm import aliased
 
 from ..db.sql import row_limit
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Category, CtiType, Face, Item, Ticket, User
 from ..models.ticket import ACTIVE_SQL, cti_path
+from . import search
 from .base import parse_id
 from .errors import FieldErrors, ValidationError
 from .recent import recent
-from .tickets import clean_severity, clean_status
 from .text import checked_text
+from .tickets import clean_severity, clean_status
 
 # SEV 1 first, then oldest first; the id breaks ties so every ticket has one place in the order.
 QUEUE_ORDER = (Ticket.severity, Ticket.created_at, Ticket.id)
+QUEUE, NEWEST, UPDATED, RELEVANCE = "queue", "newest", "updated", "relevance"
+# Each sort's key (the columns of its keyset cursor, the id last); all but the queue run newest or best first.
+SORT_KEYS = {QUEUE: ("severity", "created_at", "id"), NEWEST: ("created_at", "id"),
+             UPDATED: ("updated_at", "id"), RELEVANCE: ("relevance", "id")}
+DESCENDING = {NEWEST, UPDATED, RELEVANCE}
 PAGE_SIZE = 50
 ME, UNASSIGNED = "me", "unassigned"
 ASSIGNEE_ALIASES = {"none": UNASSIGNED}  # the API's spelling before the vocabulary was shared
@@ -35,9 +41,12 @@ STATUS_GROUPS = {ACTIVE: ACTIVE_VALUES, ALL: ()}
 FILTER_NAMES = {
     "statuses": ("status",), "severities": ("severity",), "category": ("categoryId", "queue"),
     "assignee": ("assigneeId", "assignee"), "updated_since": ("updatedSince",), "dedup_key": ("dedupKey",),
+    "q": ("q",), "sort": ("sort",),
 }
+FILTER_ARGS = frozenset(name for names in FILTER_NAMES.values() for name in names)  # every argument a filter reads
 TICKETS = "tickets"  # the ticket list's name in its cursors
 CURSOR_MAX = 1024  # longer text is no cursor of ours
+COUNT_CAP = 1000  # a count goes no further: more matches show as "1,000+"
 
 
 def _statuses(values: list[str], name: str) -> tuple[str, ...] | None:
@@ -45,7 +54,7 @@ def _statuses(values: list[str], name: str) -> tuple[str, ...] | None:
     for value in values:
         if value.lower() == ALL:
             return ()
-        chosen.update(STATUS_GROUPS.get(value.lower()) or (clean_status(value.upper()).value,))
+        chosen.update(STATUS_GROUPS.get(value.lower()) or (clean_status(value).value,))
     return tuple(sorted(chosen)) if values else None
 
 
@@ -88,8 +97,20 @@ def _dedup_key(values: list[str], name: str) -> str | None:
     return checked_text(name, values[0])
 
 
+def _q(values: list[str], name: str) -> str | None:
+    """The search as typed (trimmed); whether it can be searched is search.parse's to say."""
+    return values[0].strip() or None
+
+
+def _sort(values: list[str], name: str) -> str | None:
+    value = values[0].strip().lower()
+    if value and value not in SORT_KEYS:
+        raise ValidationError({name: f"Sort by {', '.join(SORT_KEYS)}."})
+    return value or None
+
+
 _PARSERS = {"statuses": _statuses, "severities": _severities, "category": _category, "assignee": _assignee,
-            "updated_since": _updated_since, "dedup_key": _dedup_key}
+            "updated_since": _updated_since, "dedup_key": _dedup_key, "q": _q, "sort": _sort}
 _SPLIT = {"statuses", "severities"}  # repeated (?status=OPEN&status=RESOLVED) or comma-separated values
 
 
@@ -103,19 +124,47 @@ class ListFilter:
     assignee: str = ""  # "", ME, UNASSIGNED or a user id
     updated_since: datetime | None = None
     dedup_key: str | None = None
+    q: str | None = None  # a search (services.search), kept as typed
+    sort: str | None = None  # None: the default (RELEVANCE when searching, else QUEUE)
 
     @classmethod
     def from_web_args(cls, args) -> "ListFilter":
-        """The dashboard's filters: open work unless told otherwise, and a value that makes no sense means 'any'."""
-        return cls._parse(args, FieldErrors(), ACTIVE_VALUES)
+        """The dashboard's filters: open work unless told otherwise, and a value that makes no sense means
+        'any'. A search that cannot run is kept (it lists nothing and says why: `search_error`)."""
+        return cls._parse(args, FieldErrors(), ACTIVE_VALUES).canonical()
 
     @classmethod
     def from_api_args(cls, args) -> "ListFilter":
         """The API's filters: every status unless told otherwise; bad values are refused (422) by name."""
         errors = FieldErrors()
         filters = cls._parse(args, errors, ())
+        if filters.search_error:
+            errors.add(FILTER_NAMES["q"][0], filters.search_error)
+        if filters.sort == RELEVANCE and not filters.q:
+            errors.add(FILTER_NAMES["sort"][0], "Sorting by relevance needs a search (q).")
         errors.raise_if_any()
-        return filters
+        return filters.canonical()
+
+    def canonical(self) -> "ListFilter":
+        """The same list with `sort` left out when it is the default, or relevance without a search."""
+        if self.sort == self.default_sort or (self.sort == RELEVANCE and not self.q):
+            return replace(self, sort=None)
+        return self
+
+    @property
+    def default_sort(self) -> str:
+        return RELEVANCE if self.q else QUEUE
+
+    @property
+    def order(self) -> str:
+        """The sort the list runs in: relevance only for a search that runs."""
+        order = self.sort or self.default_sort
+        return QUEUE if order == RELEVANCE and (not self.q or self.search_error) else order
+
+    @property
+    def search_error(self) -> str | None:
+        """Why the search cannot run (too long, nothing to search for, ...), or None."""
+        return search.parse(self.q).error if self.q else None
 
     @classmethod
     def _parse(cls, args, errors: FieldErrors, statuses: tuple) -> "ListFilter":
@@ -137,7 +186,8 @@ class ListFilter:
         statuses = None if self.statuses == ACTIVE_VALUES else ",".join(self.statuses) or ALL
         severity = self.severity or (",".join(map(str, self.severities)) or None)
         args = {"status": statuses, "severity": severity, "queue": self.category, "assignee": self.assignee or None,
-                "updatedSince": self.updated_since and self.updated_since.isoformat(), "dedupKey": self.dedup_key}
+                "updatedSince": self.updated_since and self.updated_since.isoformat(), "dedupKey": self.dedup_key,
+                "q": self.q, "sort": self.sort}
         return {key: value for key, value in args.items() if value is not None}
 
     @property
@@ -172,7 +222,24 @@ class ListFilter:
             if getattr(self, name) is not None:
                 params[name] = getattr(self, name)
         return (status, severity, "category" in params, assignee, "updated_since" in params,
-                "dedup_key" in params), params
+                "dedup_key" in params, self.order, self._search_shape(params)), params
+
+    def _search_shape(self, params: dict) -> str | None:
+        """None (no search), "none" (one that cannot run: no rows) or the dialect that runs it."""
+        if not self.q:
+            return None
+        parsed = search.parse(self.q)
+        if parsed.error:
+            return "none"
+        dialect = db.session.get_bind().dialect.name
+        params["q"] = parsed.text_for(dialect)
+        return dialect
+
+    @property
+    def cursor(self) -> tuple[str, int]:
+        """The list name and key width of this list's cursors: each sort pages with its own."""
+        order = self.order
+        return (TICKETS if order == QUEUE else f"{TICKETS}-{order}"), len(SORT_KEYS[order])
 
 
 def _one_or_many(params: dict, name: str, values: list) -> str:
@@ -203,6 +270,8 @@ class QueueRow:
     type: str
     item: str
     assignee: Person | None
+    snippet: str = ""  # a search's highlighted match (services.search.highlight), HTML
+    version: int = 1  # what a bulk change of the rows on screen expects each ticket still to be
 
     @property
     def cti_path(self) -> str:
@@ -212,7 +281,7 @@ class QueueRow:
 ASSIGNEE, _CREATOR = aliased(User), aliased(User)
 QUEUE_COLUMNS = (
     Ticket.id, Ticket.display_id, Ticket.title, Ticket.severity, Ticket.status, Ticket.created_at,
-    Category.name, CtiType.name, Item.name, ASSIGNEE.username, ASSIGNEE.display_name,
+    Category.name, CtiType.name, Item.name, ASSIGNEE.username, ASSIGNEE.display_name, Ticket.version,
 )
 # A ticket as the API shows it, read as plain columns rather than entities with their relationships.
 TICKET_FIELDS = (
@@ -227,13 +296,25 @@ TICKET_ROW = (
 )
 
 
+_QUEUE_WIDTH = len(QUEUE_COLUMNS)
+
+
 def _queue_row(values) -> QueueRow:
-    *ticket, username, display_name = values
-    return QueueRow(*ticket, assignee=Person(username, display_name) if username else None)
+    *ticket, username, display_name, version = values[:_QUEUE_WIDTH]
+    return QueueRow(*ticket, assignee=Person(username, display_name) if username else None, version=version)
 
 
-# columns= of list_page: what each row holds, and how a result row becomes an item.
-COLUMNS = {"queue": (QUEUE_COLUMNS, _queue_row), "api": (TICKET_ROW, None)}
+def _found_queue_row(values) -> QueueRow:
+    return replace(_queue_row(values), snippet=search.highlight(values.snippet))
+
+
+def _found_api_row(values) -> dict:
+    return {**values._asdict(), "snippet": search.highlight(values.snippet)}
+
+
+# columns= of list_page: what each row holds, and how a result row becomes an item (without and
+# with a search; None: the row itself).
+COLUMNS = {"queue": (QUEUE_COLUMNS, _queue_row, _found_queue_row), "api": (TICKET_ROW, None, _found_api_row)}
 
 
 def with_names(*columns):
@@ -322,37 +403,83 @@ def _dotted_key(text: str) -> tuple | None:
 
 def list_page(filters: ListFilter, viewer: User | None, *, after=None, before=None, limit: int | None = None,
               columns: str = "queue") -> Page:
-    """One page of tickets in queue order, after or before a cursor (text or sort key); a cursor that is
-    not one gives the first page. `columns`: "queue" rows (QueueRow) or "api" rows (TICKET_ROW)."""
+    """One page of tickets in the filters' order, after or before a cursor (text or sort key); a cursor
+    that is not one gives the first page. `columns`: "queue" rows (QueueRow) or "api" rows (TICKET_ROW),
+    each with its `snippet` when searching."""
     limit = limit or PAGE_SIZE
-    after_key = _key(after)
-    before_key = None if after_key else _key(before)
+    list_name, width = filters.cursor
+    after_key = _key(after, list_name, width)
+    before_key = None if after_key else _key(before, list_name, width)
     direction = "after" if after_key else "before" if before_key else "first"
     shape, params = filters.shape(viewer)
-    params.update(zip(_KEY_PARAMS, after_key or before_key or ()), limit=limit + 1)
+    key_names = SORT_KEYS[filters.order]
+    params.update(zip((f"key_{name}" for name in key_names), after_key or before_key or ()), limit=limit + 1)
     # Plain columns, read straight off the connection: no entities to load, nothing to flush.
     rows = db.session.connection().execute(page_statement(shape, columns, direction), params).all()
     if direction == "before" and not rows:
         return list_page(filters, viewer, limit=limit, columns=columns)
-    make = COLUMNS[columns][1]
-    return _page([make(row) for row in rows] if make else rows, QUEUE_ORDER, limit, direction, TICKETS)
+    page = _page(rows, key_names, limit, direction, list_name)
+    make = COLUMNS[columns][2 if filters.q and not filters.search_error else 1]
+    return replace(page, items=[make(row) for row in page.items]) if make else page
 
 
-def _key(cursor) -> tuple | None:
-    return cursor if isinstance(cursor, tuple) else decode_cursor(TICKETS, cursor, len(QUEUE_ORDER))
+def _key(cursor, list_name: str, width: int) -> tuple | None:
+    return cursor if isinstance(cursor, tuple) else decode_cursor(list_name, cursor, width)
 
 
-_KEY_PARAMS = ("key_severity", "key_created_at", "key_id")
-
-
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
 def page_statement(shape: tuple, columns: str, direction: str) -> Select:
-    """A page's SELECT for one combination of filters, columns and direction, built once and then only
-    bound (its values vary, its shape does not; docs/performance.md)."""
-    status, severity, category, assignee, updated_since, dedup_key = shape
+    """A page's SELECT for one combination of filters, search, sort, columns and direction, built once
+    and then only bound (its values vary, its shape does not; docs/performance.md)."""
+    order, searching = shape[-2:]
+    if searching not in (None, "none"):
+        return _search_page(shape, columns, direction)
+    query = filtered(_listed(columns), shape)
+    if searching == "none":
+        query = query.where(false())  # a search that cannot run lists nothing
+    if columns == "queue" and order == UPDATED:
+        query = query.add_columns(Ticket.updated_at)  # its sort key
+    keys = [getattr(Ticket, name) for name in SORT_KEYS[order]]
+    return _keyset(query, keys, direction, _bound(order, keys), order in DESCENDING).limit(row_limit("limit"))
+
+
+def _search_page(shape: tuple, columns: str, direction: str) -> Select:
+    """A search's page: the matches are sorted and cut to a page on the ticket table alone, and only
+    that page's rows are joined to their names and given their snippets."""
+    order, dialect = shape[-2:]
+    matches, ranked = search.matching(filtered(db.select(Ticket.id), shape), dialect, order == RELEVANCE)
+    keys = list(ranked) if ranked else [getattr(Ticket, name) for name in SORT_KEYS[order]]
+    if ranked is None:
+        # Matches first (through the search index), then sorted: walking a sort's index until a page
+        # of rows matches reads every row for a rare word, and rare words are what people search
+        # for; the planner cannot tell a rare word from a middling one.
+        keys = [func.coalesce(key, key) for key in keys]
+    page = _keyset(matches, keys, direction, _bound(order, keys), order in DESCENDING)
+    page = page.limit(row_limit("limit")).subquery("page")
+    query = _listed(columns).join(page, page.c.id == Ticket.id).add_columns(search.snippet(dialect))
+    if ranked is not None:
+        query = query.add_columns(page.c.relevance)
+    if columns == "queue" and order == UPDATED:
+        query = query.add_columns(Ticket.updated_at)
+    keys = [page.c.relevance if name == "relevance" else getattr(Ticket, name) for name in SORT_KEYS[order]]
+    return _ordered(query, keys, direction, order in DESCENDING)
+
+
+def _listed(columns: str) -> Select:
     query = with_names(*COLUMNS[columns][0])
-    if columns == "api":
-        query = query.outerjoin(_CREATOR, _CREATOR.id == Ticket.creator_id)
+    return query.outerjoin(_CREATOR, _CREATOR.id == Ticket.creator_id) if columns == "api" else query
+
+
+def _bound(order: str, keys: list) -> list:
+    """The bound parameters a cursor's key fills, one per key column."""
+    return [bindparam(f"key_{name}", type_=Float() if name == "relevance" else column.type)
+            for name, column in zip(SORT_KEYS[order], keys)]
+
+
+def filtered(query: Select, shape: tuple) -> Select:
+    """`query` (of tickets) narrowed by the filters of a ListFilter.shape, the search aside (its
+    values are bound at execution)."""
+    status, severity, category, assignee, updated_since, dedup_key = shape[:6]
     if status == ACTIVE:
         query = query.where(ACTIVE_SQL)  # literal, so the partial indexes apply
     elif status == "one":
@@ -373,8 +500,44 @@ def page_statement(shape: tuple, columns: str, direction: str) -> Select:
         query = query.where(Ticket.updated_at >= bindparam("updated_since", type_=Ticket.updated_at.type))
     if dedup_key:
         query = query.where(Ticket.dedup_key == bindparam("dedup_key"))
-    bound = [bindparam(name, type_=column.type) for name, column in zip(_KEY_PARAMS, QUEUE_ORDER)]
-    return _keyset(query, QUEUE_ORDER, direction, bound).limit(row_limit("limit"))
+    return query
+
+
+def count_capped(filters: ListFilter, viewer: User | None, limit: int | None = None) -> int:
+    """How many tickets the filters match, counted no further than `limit` (by default COUNT_CAP + 1:
+    more than COUNT_CAP reads "COUNT_CAP+"). Capped, so a count costs the same whatever the table
+    holds, read along the page's own indexes."""
+    shape, params = filters.shape(viewer)
+    statement = count_statement(shape, COUNT_CAP + 1 if limit is None else limit)
+    return db.session.connection().execute(statement, params).scalar_one()
+
+
+@lru_cache(maxsize=512)
+def count_statement(shape: tuple, limit: int) -> Select:
+    """SELECT count(*) FROM (the first `limit` matching ids): the list's own WHERE clauses
+    (`filtered`, and the search's match), so a count and its list never disagree, read along an
+    index (or the search index) so the count stops at the cap however the matching rows lie."""
+    searching = shape[-1]
+    matching = filtered(db.select(Ticket.id), shape)
+    if searching == "none":
+        matching = matching.where(false())
+    elif searching is not None:
+        matching, _ = search.matching(matching, searching, False)
+    else:
+        matching = matching.order_by(*_count_order(shape))
+    matching = matching.limit(row_limit(limit))
+    return db.select(func.count()).select_from(matching.subquery("matching"))
+
+
+def _count_order(shape: tuple) -> tuple:
+    """The queue's order (its indexes serve every filter), led by the column of a filter that order
+    alone would only sift through: a change time (ix_ticket_updated), or no assignee (the assignee
+    indexes: IS NULL is no equality, so the planner would not read them in queue order)."""
+    if shape[4]:  # updated_since
+        return (Ticket.updated_at, Ticket.id)
+    if shape[3] == UNASSIGNED:
+        return (Ticket.assignee_id, *QUEUE_ORDER)
+    return QUEUE_ORDER
 
 
 def keyset_page(query: Select, order, after: tuple | None = None, limit: int = PAGE_SIZE, *,
@@ -398,22 +561,29 @@ def keyset_page(query: Select, order, after: tuple | None = None, limit: int = P
 
 def _keyset(query: Select, order, direction: str, bound: list, descending: bool = False) -> Select:
     """`query` ordered for a first, after or before page (a before page is read backwards from its bound)."""
-    ascending = (direction == "before") == descending
     if direction != "first":
         key, bound = (order[0], bound[0]) if len(order) == 1 else (tuple_(*order), tuple_(*bound))
-        query = query.where(key > bound if ascending else key < bound)
+        query = query.where(key > bound if (direction == "before") == descending else key < bound)
+    return _ordered(query, order, direction, descending)
+
+
+def _ordered(query: Select, order, direction: str, descending: bool) -> Select:
+    ascending = (direction == "before") == descending
     return query.order_by(*(order if ascending else [column.desc() for column in order]))
 
 
 def _page(rows: list, order, limit: int, direction: str, list_name: str) -> Page:
-    """Rows read one past `limit` as a Page, a before page turned back into display order."""
+    """Rows read one past `limit` as a Page, a before page turned back into display order. `order`:
+    the key's columns, or their names."""
     if direction == "before":
         has_prev, rows, has_next = len(rows) > limit, rows[:limit][::-1], True
     else:
         has_prev, has_next, rows = direction == "after", len(rows) > limit, rows[:limit]
 
+    names = [column if isinstance(column, str) else column.key for column in order]
+
     def key_of(row):
-        return tuple(getattr(row, column.key) for column in order)
+        return tuple(getattr(row, name) for name in names)
 
     return Page(rows, next_after=key_of(rows[-1]) if has_next and rows else None,
                 prev_before=key_of(rows[0]) if has_prev and rows else None, is_first=not has_prev,

@@ -1,4 +1,4 @@
-"""The one writer of audit events and their outbox rows, and the name of the job that ships them.
+"""The one writer of audit events and their outbox rows, and the names of the jobs that ship them.
 
 Every path that records events (one action, a ticket create, a sweep batch) hands a SELECT of
 event rows, its labels naming audit_event columns, to `write` or, inside a larger statement, to
@@ -13,8 +13,10 @@ from ..extensions import db
 from ..models import AuditEvent, OutboxEvent
 from .base import after_commit
 
-# The dispatch job, by the dotted path the job runners import it from (jobs import services, never the reverse).
+# The jobs, by the dotted paths the job runners import them from (jobs import services, never the reverse):
+# the dispatch fans outbox rows out to deliveries; a delivery run sends every due delivery.
 DISPATCH_JOB = "webapp.jobs.tasks.dispatch_outbox"
+DELIVER_DUE_JOB = "webapp.jobs.tasks.deliver_due"
 
 EVENTS, OUTBOX = AuditEvent.__table__, OutboxEvent.__table__
 EVENT_COLUMNS = ("ticket_id", "actor_id", "action", "before", "after", "target_type", "target_id", "created_at")

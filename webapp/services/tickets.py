@@ -87,12 +87,20 @@ def clean_assignee(value) -> User | None:
     return user
 
 
+def status_named(text: str) -> Status | None:
+    """The status a person or a workflow means: OPEN, IN_PROGRESS, RESOLVED or CLOSED in any case,
+    with a space or a dash for the underscore (`resolved`, `In progress`); None for any other text.
+    The one reading of a status, for the web, the API, bulk changes and list filters alike."""
+    name = text.upper().replace("-", "_").replace(" ", "_")
+    return Status.__members__.get(name)
+
+
 def clean_status(value) -> Status:
-    try:
-        return Status(value)
-    except ValueError:
+    status = value if isinstance(value, Status) else status_named(value) if isinstance(value, str) else None
+    if status is None:
         known = ", ".join(s.value for s in Status)
-        raise ValidationError({"status": f"Unknown status {value!r}; use one of {known}."}) from None
+        raise ValidationError({"status": f"Unknown status {value!r}; use one of {known} (any case)."})
+    return status
 
 
 class DuplicateOpenTicket(Conflict):
@@ -347,18 +355,40 @@ def update_ticket(actor: User, ticket: Ticket, changes: dict, *, expected_versio
 
     _check_version(ticket, expected_version)
     errors = FieldErrors()
-    cti = [k for k in ("category_id", "type_id", "item_id") if k in changes]
-    if cti and len(cti) < 3:
-        errors.add("item", "To reroute, give the category, type and item together.")
+    route = _route_ids(changes, errors)
     with transaction():
         for field, action in _UPDATE_ACTIONS.items():
             if field in changes:
                 errors.check(lambda value, act=action: act(actor, ticket, value), changes[field])
-        if len(cti) == 3:
-            ids = (changes["category_id"], changes["type_id"], changes["item_id"])
-            errors.check(lambda v: reroute(actor, ticket, *v), ids)
+        if route:
+            errors.check(lambda ids: reroute(actor, ticket, *ids), route)
         errors.raise_if_any()
     return ticket
+
+
+def check_changes(changes: dict) -> None:
+    """Refuse, naming each bad field, `update_ticket` changes that no ticket could take (a value its
+    cleaner refuses, half a route), so a bulk change can say so once instead of once per ticket."""
+    errors = FieldErrors()
+    for field, cleaner in _CLEANERS.items():
+        if field in changes:
+            errors.check(cleaner, changes[field])
+    route = _route_ids(changes, errors)
+    if route:
+        errors.check(lambda ids: resolve_cti(*ids), route)
+    errors.raise_if_any()
+
+
+ROUTE_FIELDS = ("category_id", "type_id", "item_id")
+
+
+def _route_ids(changes: dict, errors: FieldErrors) -> tuple | None:
+    """The (category, type, item) ids a change reroutes to, or None; half a route is an error."""
+    given = [name for name in ROUTE_FIELDS if name in changes]
+    if given and len(given) < len(ROUTE_FIELDS):
+        errors.add("item", "To reroute, give the category, type and item together.")
+        return None
+    return tuple(changes[name] for name in ROUTE_FIELDS) if given else None
 
 
 _UPDATE_ACTIONS = {
@@ -367,4 +397,9 @@ _UPDATE_ACTIONS = {
     "severity": change_severity,
     "assignee_id": assign,
     "status": change_status,
+}
+# The cleaner each action above runs on its value first.
+_CLEANERS = {
+    "title": clean_title, "overview": clean_overview, "severity": clean_severity,
+    "assignee_id": clean_assignee, "status": clean_status,
 }

@@ -1,7 +1,9 @@
 """Webhook subscriptions, administered by admins; changes are audited (never the secret itself)."""
 import secrets
+from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
@@ -9,7 +11,8 @@ from ..models import AuditEvent, DeliveryStatus, User, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from . import audit, egress
 from .base import after_commit, commit, get_or_404, parse_id
-from .delivery import DELIVER_JOB
+from .delivery import Outgoing, encode, post
+from .outbox import DELIVER_DUE_JOB
 from .errors import FieldErrors, ValidationError
 from .listing import Page, keyset_page
 from .text import checked_text
@@ -28,6 +31,7 @@ EVENT_CHOICES = (
     ("title", "Title edited"),
     ("overview", "Overview edited"),
     ("comment_add", "Comment added"),
+    ("comment_edit", "Comment edited"),
     ("comment_delete", "Comment deleted"),
     ("auto_close", "Auto-closed by the sweep"),
     ("user_create", "User created"),
@@ -36,6 +40,7 @@ EVENT_CHOICES = (
     ("webhook_update", "Webhook changed"),
 )
 EVENT_NAMES = {name for name, _ in EVENT_CHOICES}
+TEST_ACTION = "webhook_test"  # what "Send test event" POSTs; its audit record is never delivered
 
 
 def new_secret() -> str:
@@ -158,6 +163,39 @@ def redeliver(delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = utcnow()
-    after_commit(DELIVER_JOB, delivery.id)
+    after_commit(DELIVER_DUE_JOB)
     commit()
     return delivery
+
+
+@dataclass(frozen=True)
+class TestAnswer:
+    """What a receiver said to a test event: its HTTP status (None if nothing was sent) and words."""
+
+    status_code: int | None
+    ok: bool
+    text: str
+
+
+def send_test(actor: User, hook: Webhook) -> TestAnswer:
+    """POST a signed `webhook_test` event to the webhook now (through the same egress checks as
+    every delivery, whether or not it is active) and audit what the receiver answered."""
+    payload = {
+        "eventId": "0", "action": TEST_ACTION, "test": True,
+        "occurredAt": utcnow().isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "actor": {"id": str(actor.id), "username": actor.username, "displayName": actor.display_name},
+        "ticket": None, "target": {"type": "webhook", "id": str(hook.id)}, "before": None, "after": None,
+    }
+    outgoing = Outgoing(url=hook.url, secret=hook.secret, event_id=0, action=TEST_ACTION,
+                                 delivery_id=0, attempt=1, body=encode(payload))
+    bodies: list[str] = []
+    status_code, error = post(outgoing, current_app.config["WEBHOOK_TIMEOUT_SECONDS"], bodies.append)
+    if error is None:
+        text = f"HTTP {status_code}" + (f": {bodies[0]}" if bodies and bodies[0] else " (empty answer)")
+    else:
+        text = error
+    answer = TestAnswer(status_code, error is None, text)
+    audit.record(actor, TEST_ACTION, target=("webhook", hook.id),
+                 after={"url": hook.url, "statusCode": status_code, "ok": answer.ok, "answer": text})
+    commit()
+    return answer

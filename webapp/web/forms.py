@@ -5,7 +5,7 @@ from ..services import cti as cti_service
 from ..services.base import parse_id
 
 TICKET_FIELDS = ("title", "overview", "severity", "category_id", "type_id", "item_id", "assignee_id")
-ID_PREFIXES = ("", "reroute-")  # the pages that hold a Category -> Type -> Item picker
+ID_PREFIXES = ("", "reroute-", "bulk-")  # the pages that hold a Category -> Type -> Item picker
 
 
 def ticket_values(form) -> dict:

@@ -70,6 +70,9 @@ class TicketView:
     def can_delete(self, comment) -> bool:
         return comments.can_delete(current_user, comment)
 
+    def can_edit(self, comment) -> bool:
+        return comments.can_edit(current_user, comment)
+
     @property
     def auto_close_at(self):
         return auto_close_at(self.ticket)
@@ -81,12 +84,12 @@ class TicketView:
 
 
 def ticket_context(ticket: Ticket, *, tab: str = "overview", editing: str | None = None,
-                   errors: dict | None = None, values: dict | None = None,
+                   editing_comment: int | None = None, errors: dict | None = None, values: dict | None = None,
                    alert: str | None = None, alert_at: str | None = None,
                    flash_message: str | None = None, **extra) -> dict:
     """Every variable ticket.html and its blocks read (`extra`: what one action's block needs)."""
     return {
-        "ticket": ticket, "t": TicketView(ticket), "tab": tab, "editing": editing,
+        "ticket": ticket, "t": TicketView(ticket), "tab": tab, "editing": editing, "editing_comment": editing_comment,
         "errors": errors or {}, "values": values or {}, "alert": alert, "alert_at": alert_at,
         "flash_message": flash_message, **extra,
     }

@@ -6,6 +6,7 @@ from ..auth.access import ADMIN, access
 from ..models import DeliveryStatus
 from ..services import ValidationError
 from ..services import webhooks as service
+from ..ui.rendering import render_partial, wants_fragment
 from . import bp
 
 
@@ -84,4 +85,17 @@ def redeliver(webhook_id: int, delivery_id: int):
     hook = service.get_webhook(webhook_id)
     delivery = service.redeliver(service.get_delivery(hook, delivery_id))
     flash(f"Delivery #{delivery.id} queued again with a fresh set of attempts.", "success")
+    return redirect(url_for(".detail", webhook_id=hook.id), 303)
+
+
+@bp.post("/<int:webhook_id>/test")
+@access(ADMIN)
+def send_test(webhook_id: int):
+    """Send a test event now and show what the receiver answered (in place for htmx)."""
+    hook = service.get_webhook(webhook_id)
+    answer = service.send_test(current_user, hook)
+    if wants_fragment():
+        return render_partial("webhooks/_test_answer.html", answer=answer)
+    flash(f"Test event sent. {'Receiver answered' if answer.ok else 'Not delivered'}: {answer.text}",
+          "success" if answer.ok else "error")
     return redirect(url_for(".detail", webhook_id=hook.id), 303)
