@@ -92,6 +92,7 @@ def fuzz_target(app, make, monkeypatch):
 
 
 VIEW_NAMES = itertools.count()
+SEQUENCES = itertools.count()
 
 
 def _aim_at_real_rows(case, target, *, linked=False) -> None:
@@ -111,9 +112,21 @@ def _aim_at_real_rows(case, target, *, linked=False) -> None:
     if linked and positive and isinstance(case.body, dict) and "name" in case.body \
             and case.operation.path.startswith("/api/views"):
         case.body["name"] = f"Linked view {next(VIEW_NAMES)}"
+    if linked:
+        _keys_of_this_sequence(case, target["sequence"])
     if "X-Api-Key" in (case.headers or {}):  # cases that leave the key out must still get 401
         case.headers["X-Api-Key"] = target["key"]
     case.operation.schema.app = target["app"]  # checks that re-send (e.g. without the key) go to it too
+
+
+def _keys_of_this_sequence(case, sequence: int) -> None:
+    """Suffix the generated dedupKey and Idempotency-Key with the sequence's number (fixed width, so
+    a key's validity does not depend on it): equal keys still meet within one sequence, never across."""
+    suffix = f"~{sequence:06d}"
+    if isinstance(case.body, dict) and isinstance(case.body.get("dedupKey"), str):
+        case.body["dedupKey"] += suffix
+    if isinstance((case.headers or {}).get("Idempotency-Key"), str):
+        case.headers["Idempotency-Key"] += suffix
 
 
 @fuzz_schema.parametrize()
@@ -127,9 +140,12 @@ def test_linked_calls_never_fail_and_match_the_document(fuzz_target):
     """Sequences that follow the document's links: create, then read, patch, comment, delete, audit."""
     class Workflow(fuzz_schema.as_state_machine()):
         def setup(self):
-            """Each sequence starts with a full rate budget, as each test does (conftest): a 429 that
-            depends on how many sequences ran before would make the same steps answer differently."""
+            """Each sequence starts with a full rate budget, as each test does (conftest), and its own
+            dedup and idempotency keys: a 429, a dedup hit (200 for 201) or a reused key (422) that
+            depends on which sequences ran before would make the same steps answer differently, which
+            Hypothesis reports as a flaky strategy."""
             fuzz_target["app"].extensions["rate_limiter"].reset()
+            fuzz_target["sequence"] = next(SEQUENCES)
 
         def before_call(self, case):
             _aim_at_real_rows(case, fuzz_target, linked=True)
