@@ -6,6 +6,7 @@ jobs scheduled for a time (a delivery run at the next webhook retry) by RQ's sch
 worker offers to run (one holds the queue's lock at a time).
 """
 import argparse
+import os
 import sys
 
 from flask import Flask
@@ -13,6 +14,7 @@ from rq import Worker
 
 from webapp import create_app
 from webapp.jobs import bind_app, queue_name, redis_connection
+from webapp.ops.logs import configure as configure_logging
 
 
 def build_worker(app: Flask, queues: list[str] | None = None, worker_class=Worker) -> Worker:
@@ -22,7 +24,9 @@ def build_worker(app: Flask, queues: list[str] | None = None, worker_class=Worke
         connection = redis_connection()
         if connection is None:
             raise RuntimeError("REDIS_URL is not set: the embedded mode runs jobs in-process; no worker needed.")
-        return worker_class(queues or [queue_name()], connection=connection)
+        # worker_ttl: an idle worker heartbeats every ttl - 15 s, which /readyz and the healthcheck read
+        return worker_class(queues or [queue_name()], connection=connection,
+                            worker_ttl=app.config["WORKER_TTL_SECONDS"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", action="store_true", help="quit once the queue is empty")
     parser.add_argument("--queue", action="append", help="queue to listen on (default: RQ_QUEUE)")
     args = parser.parse_args(argv)
+    # like the web: one JSON object per line (LOG_FORMAT=text for people); RQ's own loggers
+    # then find this handler and add none of theirs
+    configure_logging(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO"))
     try:
         worker = build_worker(create_app(), args.queue)
     except RuntimeError as exc:

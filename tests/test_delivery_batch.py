@@ -1,5 +1,6 @@
 """Delivery runs: due deliveries claimed in batches, sent by a few threads over kept-alive
 connections, each exactly once, a slow receiver holding only its share; in-process and embedded."""
+import json
 import threading
 import time
 from collections import Counter
@@ -11,6 +12,7 @@ from webapp import jobs
 from webapp.extensions import db
 from webapp.jobs import tasks
 from webapp.models import AuditEvent, OutboxEvent, Role
+from webapp.ops.logs import JsonFormatter
 from webapp.services import delivery_run, http_sender
 from webapp.services.outbox import DISPATCH_JOB
 from webapp.db.utc import utcnow
@@ -104,6 +106,11 @@ def test_failures_are_logged_with_webhook_event_and_reason_but_no_body_secret_or
     assert f"webhook {webhook.id}" in line and f"delivery {due}" in line and f"event {row.audit_event_id}" in line
     assert line.endswith("HTTP 500 Internal Server Error") and "next try in 30s" in line
     assert all(text not in line for text in ("INTERNAL-DETAIL", SECRET, "url-token", "/hook"))  # … never logged
+    [record] = [r for r in logs.records if r.name == "webapp.services.delivery"]
+    entry = json.loads(JsonFormatter().format(record))  # as the worker's JSON log line carries it
+    assert {key: entry[key] for key in ("webhook_id", "delivery_id", "event_id", "attempt", "reason", "given_up")} \
+        == {"webhook_id": webhook.id, "delivery_id": due, "event_id": row.audit_event_id, "attempt": 1,
+            "reason": "HTTP 500 Internal Server Error", "given_up": False}
 
 
 def test_a_claimed_delivery_that_cannot_start_within_its_lease_is_handed_back_unsent(app, admin, receivers,

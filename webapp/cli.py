@@ -39,6 +39,7 @@ def register(app) -> None:
     app.cli.add_command(rotate_api_key_command)
     app.cli.add_command(sweep_command)
     app.cli.add_command(rebuild_reports_command)
+    app.cli.add_command(health_command)
 
 
 @click.command("seed")
@@ -179,3 +180,31 @@ def rebuild_reports_command():
     rebuild(db.session.connection())
     db.session.commit()
     click.echo("Report rollups counted again from the tickets.")
+
+
+@click.command("health")
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON (as /readyz carries it)")
+def health_command(as_json):
+    """Report the background processes and jobs; exit 1 when any is stale, late or failing."""
+    import json
+
+    from .jobs import redis_connection
+    from .ops.background import report
+
+    found = report(current_app.config, redis_connection())
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+    else:
+        for role, seen in found.get("processes", {}).items():
+            age = seen["newestHeartbeatAgeSeconds"]
+            click.echo(f"{role}: {seen['alive']} alive" + (f", newest heartbeat {age:.0f}s ago" if age is not None else ""))
+        if "queueOldestJobAgeSeconds" in found:
+            age = found["queueOldestJobAgeSeconds"]
+            click.echo("queue: empty" if age is None else f"queue: oldest job waiting {age:.0f}s")
+        for name, job in sorted(found["jobs"].items()):
+            click.echo(f"job {name}: last run {job['ageSeconds']:.0f}s ago, {'ok' if job['ok'] else 'FAILED'}"
+                       + (f", result {job['result']}" if job["result"] is not None else ""))
+        for warning in found["warnings"]:
+            click.echo(f"WARNING: {warning}")
+        click.echo("healthy" if not found["warnings"] else f"{len(found['warnings'])} warning(s)")
+    raise SystemExit(1 if found["warnings"] else 0)

@@ -107,6 +107,10 @@ def ops_settings(env) -> dict:
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "METRICS_ALLOW_CIDRS": env.get("METRICS_ALLOW_CIDRS") or "127.0.0.1/32,::1/128",
         "METRICS_CACHE_SECONDS": float(env.get("METRICS_CACHE_SECONDS") or 10),
+        # a worker heartbeats every WORKER_TTL_SECONDS - 15 when idle, cron at least every minute
+        "WORKER_TTL_SECONDS": int(env.get("WORKER_TTL_SECONDS") or 60),
+        "HEARTBEAT_STALE_SECONDS": int(env.get("HEARTBEAT_STALE_SECONDS") or 120),
+        "QUEUE_AGE_WARNING_SECONDS": int(env.get("QUEUE_AGE_WARNING_SECONDS") or 300),
     }
 
 

@@ -14,6 +14,7 @@ from werkzeug.utils import import_string
 
 from ..config import DEFAULT_QUEUE
 from ..extensions import db
+from ..services import job_runs
 from ..services.outbox import DELIVER_DUE_JOB, DISPATCH_JOB
 
 log = logging.getLogger(__name__)
@@ -229,14 +230,33 @@ def run_in_app(app: Flask, func_path: str, *args):
 
 
 def app_job(func):
-    """Run a job in a fresh app context: the caller's app, or the worker's (built once per process)."""
+    """Run a job in a fresh app context: the caller's app, or the worker's (built once per process);
+    its finish, ok or failed, is the heartbeat `job_run` keeps (services.job_runs)."""
     @wraps(func)
     def run(*args, **kwargs):
         app = current_app._get_current_object() if has_app_context() else worker_app()
         with app.app_context():  # its own session, removed (and rolled back if need be) at the end
-            return func(*args, **kwargs)
+            started = time.monotonic()
+            try:
+                result = func(*args, **kwargs)
+            except BaseException:
+                db.session.rollback()
+                _note_run(func.__name__, started, ok=False, result=None)
+                raise
+            _note_run(func.__name__, started, ok=True, result=result)
+            return result
 
     return run
+
+
+def _note_run(name: str, started: float, *, ok: bool, result) -> None:
+    """Record the run; a heartbeat that cannot be written is logged, never the job's failure."""
+    count = result if isinstance(result, int) and not isinstance(result, bool) else None
+    try:
+        job_runs.record(name, ok=ok, result=count, duration_ms=round((time.monotonic() - started) * 1000))
+    except Exception:
+        db.session.rollback()
+        log.warning("could not record the run of job %s", name, exc_info=True)
 
 
 def worker_app() -> Flask:

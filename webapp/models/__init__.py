@@ -1,7 +1,7 @@
 """All models, importable from one place."""
 from .bulk import BulkJob, BulkJobItem, BulkStatus
 from .cti import Category, CtiType, Item
-from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, OutboxEvent, Webhook, WebhookDelivery
+from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, JobRun, OutboxEvent, Webhook, WebhookDelivery
 from .report import ReportDay, ReportItemDay
 from .ticket import (
     ACTIVE_STATUSES, SEVERITY_LABELS, AuditEvent, Comment, Status, Ticket,
@@ -11,7 +11,7 @@ from .view import SavedView
 
 __all__ = [
     "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "BulkJob", "BulkJobItem", "BulkStatus", "CacheVersion", "Face",
-    "Category", "Comment", "CtiType", "DeliveryStatus", "IdempotencyRecord", "Item", "OutboxEvent", "ReportDay",
+    "Category", "Comment", "CtiType", "DeliveryStatus", "IdempotencyRecord", "Item", "JobRun", "OutboxEvent", "ReportDay",
     "ReportItemDay", "Role", "SavedView", "SEVERITY_LABELS", "SignIn", "Status", "Ticket", "User", "Webhook",
     "WebhookDelivery", "hash_api_key", "hash_secret",
 ]

@@ -104,3 +104,17 @@ class CacheVersion(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class JobRun(db.Model):
+    """Each background job's last run (one row per job name): the heartbeat /readyz, /metrics and
+    `flask health` read to tell a stalled worker or cron from a quiet one."""
+
+    __tablename__ = "job_run"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    finished_at: Mapped[object] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column()
+    result: Mapped[int | None] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column()
+    last_ok_at: Mapped[object | None] = mapped_column(UTCDateTime)

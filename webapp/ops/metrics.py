@@ -1,4 +1,5 @@
-"""Prometheus metrics: request latency by endpoint, open tickets, queue depth and outbox backlog."""
+"""Prometheus metrics: request latency by endpoint, open tickets, queue depth, outbox backlog,
+webhook deliveries and the background processes' heartbeats (background_metrics)."""
 import hmac
 import ipaddress
 import logging
@@ -13,6 +14,9 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, SEVERITY_LABELS, OutboxEvent, Ticket
 from ..db.utc import utcnow
+from ..jobs import redis_connection
+from .background import report_or_error
+from .background_metrics import background_families, delivery_families, delivery_stats
 from .http import peer_address, was_forwarded
 
 log = logging.getLogger(__name__)
@@ -99,6 +103,7 @@ def gather_stats() -> dict:
     try:
         stats["open"] = open_ticket_counts()
         stats["outbox_backlog"], stats["outbox_oldest_age"] = outbox_backlog()
+        stats["deliveries"] = delivery_stats()
         stats["up"]["database"] = 1
     except Exception:  # the scrape still reports latency and says the database is down
         db.session.rollback()
@@ -112,6 +117,7 @@ def gather_stats() -> dict:
         except Exception:  # likewise for Redis
             log.warning("metrics: queue figures unavailable", exc_info=True)
             stats["up"]["redis"] = 0
+    stats["background"] = report_or_error(current_app.config, redis_connection())
     return stats
 
 
@@ -165,8 +171,10 @@ class _StatsCollector:
         yield up
         if self.stats["up"].get("database"):
             yield from self._database_families()
+            yield from delivery_families(self.stats["deliveries"])
         if self.stats["queues"]:
             yield from self._queue_families()
+        yield from background_families(self.stats["background"])
 
     def _database_families(self):
         tickets = GaugeMetricFamily("ticketing_tickets_open", "Open tickets by severity and status.",

@@ -4,7 +4,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..auth.access import PUBLIC, access
 from ..extensions import db
+from ..jobs import redis_connection
 from . import bp
+from .background import report_or_error
 from .checks import readiness
 from .metrics import render, scrape_allowed
 
@@ -21,8 +23,10 @@ def healthz():
 @bp.get("/readyz")
 @access(PUBLIC)
 def readyz():
-    """Readiness: 200 when every dependency is usable, else 503 naming what failed."""
+    """Readiness: 200 when every dependency is usable, else 503 naming what failed; with the
+    background processes' health beside it (their warnings never make this replica unready)."""
     report = readiness(db.engine, current_app.config.get("REDIS_URL"))
+    report["background"] = report_or_error(current_app.config, redis_connection())
     return jsonify(report), 503 if report["failing"] else 200, NO_STORE
 
 

@@ -2,7 +2,8 @@
 
 - web: wait for the database, apply migrations (one replica at a time), then exec gunicorn.
 - worker: wait until the database is at the migration head and Redis answers, then exec worker.py.
-- cron: wait for Redis, then exec `rq cron` with the schedule module (RQ_CRON_CONFIG).
+- cron: wait for Redis, then exec webapp.jobs.cron (RQ's cron scheduler, JSON logs) with the schedule
+  module (RQ_CRON_CONFIG).
 - anything else (`flask seed`, `sh`) is exec'd as given.
 Waiting gives up after WAIT_TIMEOUT seconds (default 120) with exit status 1.
 """
@@ -112,7 +113,7 @@ def run_cron(args: list[str], deadline: float) -> list[str]:
     url = _redis_url(_app())
     wait_for(lambda: check_redis(url), "Redis", deadline)
     config = args or [os.environ.get("RQ_CRON_CONFIG") or DEFAULT_CRON_CONFIG]
-    return [sys.executable, "-m", "rq.cli", "cron", "--url", url, *config]
+    return [sys.executable, "-m", "webapp.jobs.cron", *config]
 
 
 ROLES = {"web": run_web, "worker": run_worker, "cron": run_cron}

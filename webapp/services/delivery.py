@@ -203,7 +203,10 @@ def _log_failure(outgoing: Outgoing, answer: Answer, outcome: _Outcome, now: dat
     then = ("given up" if outcome.next_attempt_at is None
             else f"next try in {(outcome.next_attempt_at - now).total_seconds():.0f}s")
     log.warning("webhook %s: delivery %s of event %s failed (attempt %s, %s): %s", outgoing.webhook_id,
-                outgoing.delivery_id, outgoing.event_id, outgoing.attempt, then, answer.summary)
+                outgoing.delivery_id, outgoing.event_id, outgoing.attempt, then, answer.summary,
+                extra={"webhook_id": outgoing.webhook_id, "delivery_id": outgoing.delivery_id,
+                       "event_id": outgoing.event_id, "attempt": outgoing.attempt, "reason": answer.summary,
+                       "given_up": outcome.next_attempt_at is None})
 
 
 _RECORD = (
