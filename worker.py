@@ -6,7 +6,6 @@ jobs scheduled for a time (a delivery run at the next webhook retry) by RQ's sch
 worker offers to run (one holds the queue's lock at a time).
 """
 import argparse
-import os
 import sys
 
 from flask import Flask
@@ -14,7 +13,7 @@ from rq import Worker
 
 from webapp import create_app
 from webapp.jobs import bind_app, queue_name, redis_connection
-from webapp.ops.logs import configure as configure_logging
+from webapp.ops.logs import configure_from_env
 
 
 def build_worker(app: Flask, queues: list[str] | None = None, worker_class=Worker) -> Worker:
@@ -36,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # like the web: one JSON object per line (LOG_FORMAT=text for people); RQ's own loggers
     # then find this handler and add none of theirs
-    configure_logging(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO"))
+    configure_from_env()
     try:
         worker = build_worker(create_app(), args.queue)
     except RuntimeError as exc:

@@ -163,7 +163,7 @@ def test_a_stale_worker_a_missing_cron_and_an_old_queued_job_are_warnings(app, c
     worker = _worker(on_redis, queue_name, heartbeat_age=600)
     job = Queue(queue_name, connection=on_redis).enqueue("webapp.jobs.tasks.sweep")
     on_redis.hset(job.key, "enqueued_at", utcformat(utcnow() - timedelta(hours=1)))
-    stale = [cron for cron in CronScheduler.all(on_redis)]  # other tests' schedulers are not ours to see
+    stale = CronScheduler.all(on_redis)  # other tests' schedulers are not ours to see
     try:
         background = client.get("/readyz").json["background"]
         assert "no worker process has sent a heartbeat in the last 120 seconds" in background["warnings"]

@@ -8,14 +8,14 @@ and the compose healthcheck (webapp.ops.health cron) read that.
 import os
 import sys
 
-from ..ops.logs import configure
+from ..ops.logs import configure_from_env
 
 DEFAULT_SCHEDULE = "webapp.jobs.schedule"
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    configure(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO"))
+    configure_from_env()
     url = os.environ.get("REDIS_URL")
     if not url:
         print("REDIS_URL is not set: the cron process needs Redis", file=sys.stderr)

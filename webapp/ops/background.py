@@ -78,9 +78,7 @@ def _late(job: dict | None, deadline: int) -> bool:
 
 
 def _age(moment: datetime, now: datetime) -> float:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return round(max((now - moment).total_seconds(), 0.0), 1)
+    return round(max((now - _aware(moment)).total_seconds(), 0.0), 1)
 
 
 def workers(redis, queue: str, now: datetime, hostname: str | None = None) -> Processes:
@@ -107,6 +105,7 @@ def _processes(alive: int, beats: list[datetime], now: datetime) -> Processes:
 
 
 def _aware(moment: datetime) -> datetime:
+    """RQ's datetimes (heartbeats, enqueued_at) as aware UTC, whichever way an RQ version returns them."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

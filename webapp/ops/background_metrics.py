@@ -25,9 +25,7 @@ def delivery_stats(now: datetime | None = None) -> dict:
     retrying, attempts = db.session.execute(
         sa.select(sa.func.count().filter(WebhookDelivery.attempts > 0),
                   sa.func.coalesce(sa.func.sum(WebhookDelivery.attempts), 0)).where(_PENDING)).one()
-    oldest = db.session.scalar(sa.select(sa.func.min(WebhookDelivery.created_at)).where(_PENDING))
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=now.tzinfo)
+    oldest = db.session.scalar(sa.select(sa.func.min(WebhookDelivery.created_at)).where(_PENDING))  # aware (UTCDateTime)
     return {"pending": counts.get(DeliveryStatus.PENDING.value, 0), "failed": counts.get(DeliveryStatus.FAILED.value, 0),
             "retrying": retrying, "pending_attempts": int(attempts),
             "oldest_pending_age": max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0}

@@ -9,7 +9,7 @@ import os
 import socket
 import sys
 
-from ..config import DEFAULT_QUEUE
+from ..config import DEFAULT_QUEUE, ops_settings
 from ..db.utc import utcnow
 from .background import cron_schedulers, workers
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     redis = Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
     try:
         healthy, why = probe(argv[0], redis, os.environ.get("RQ_QUEUE") or DEFAULT_QUEUE,
-                             int(os.environ.get("HEARTBEAT_STALE_SECONDS") or 120))
+                             ops_settings(os.environ)["HEARTBEAT_STALE_SECONDS"])
     except Exception as exc:  # Redis unreachable: the process cannot be working either
         healthy, why = False, f"cannot read heartbeats from Redis ({type(exc).__name__})"
     finally:

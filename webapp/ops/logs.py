@@ -49,6 +49,11 @@ def configure(fmt: str = "json", level: str = "INFO") -> None:
     root.setLevel(level.upper())
 
 
+def configure_from_env() -> None:
+    """`configure` as LOG_FORMAT (default json) and LOG_LEVEL (default INFO) say: every process's logging."""
+    configure(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO"))
+
+
 class JsonGunicornLogger(GunicornLogger):
     """gunicorn's logger with JSON error lines and a JSON access line per request."""
 

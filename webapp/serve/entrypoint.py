@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CRON_CONFIG = "webapp.jobs.schedule"
 MIGRATION_LOCK_KEY = 7_469_636_107  # pg_advisory_lock key: one replica migrates, the others wait
 log = logging.getLogger("webapp.serve.entrypoint")
 
@@ -60,9 +59,9 @@ def migrate(engine) -> None:
 
 def _restore_logging() -> None:
     """Alembic's env.py re-configures logging from alembic.ini; put ours back."""
-    from webapp.ops.logs import configure
+    from webapp.ops.logs import configure_from_env
 
-    configure(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO"))
+    configure_from_env()
     for logger in logging.Logger.manager.loggerDict.values():
         if isinstance(logger, logging.Logger):
             logger.disabled = False
@@ -112,8 +111,7 @@ def run_cron(args: list[str], deadline: float) -> list[str]:
 
     url = _redis_url(_app())
     wait_for(lambda: check_redis(url), "Redis", deadline)
-    config = args or [os.environ.get("RQ_CRON_CONFIG") or DEFAULT_CRON_CONFIG]
-    return [sys.executable, "-m", "webapp.jobs.cron", *config]
+    return [sys.executable, "-m", "webapp.jobs.cron", *args]  # it reads RQ_CRON_CONFIG when none is given
 
 
 ROLES = {"web": run_web, "worker": run_worker, "cron": run_cron}

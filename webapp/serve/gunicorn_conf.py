@@ -3,7 +3,7 @@ import os
 import shutil
 from pathlib import Path
 
-from webapp.ops.logs import JsonGunicornLogger, configure
+from webapp.ops.logs import JsonGunicornLogger, configure_from_env
 
 
 def _env_int(name: str, default: int) -> int:
@@ -37,7 +37,7 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-i
 
 def on_starting(server):
     """Master start-up: fresh multi-process metric files, and app logs in the same format."""
-    configure(os.environ.get("LOG_FORMAT", "json"), loglevel)
+    configure_from_env()
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         shutil.rmtree(directory, ignore_errors=True)
