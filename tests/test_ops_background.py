@@ -60,6 +60,13 @@ def test_a_job_run_is_recorded_with_its_result_and_duration(app, make):
     assert run.last_ok_at == run.finished_at and (utcnow() - run.finished_at).total_seconds() < 60
 
 
+def test_in_process_after_commit_runs_write_no_heartbeat(app, make):
+    """Without Redis a dispatch follows every commit in the web process: no extra write for it there."""
+    make.ticket(actor=make.user())
+    assert db.session.get(JobRun, "dispatch_outbox") is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+
+
 def test_a_failed_run_is_recorded_and_keeps_the_time_of_the_last_good_one(app):
     good = utcnow() - timedelta(hours=3)
     job_runs.record("flaky", ok=True, result=5, duration_ms=3, now=good)

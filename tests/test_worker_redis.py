@@ -20,7 +20,8 @@ import worker
 from webapp import jobs
 from webapp.extensions import db
 from webapp.models import (
-    AuditEvent, Category, CtiType, DeliveryStatus, Item, OutboxEvent, Role, Status, Ticket, User, WebhookDelivery,
+    AuditEvent, Category, CtiType, DeliveryStatus, Item, JobRun, OutboxEvent, Role, Status, Ticket, User,
+    WebhookDelivery,
 )
 from webapp.services import webhooks
 from webapp.services.comments import add_comment
@@ -66,6 +67,9 @@ def test_worker_in_burst_mode_delivers_a_signed_event(rq_app, receiver):
     with rq_app.app_context():
         [status] = db.session.scalars(sa.select(WebhookDelivery.status)).all()
         assert status == DeliveryStatus.DELIVERED
+        # the worker's runs are its heartbeat (job_run), the after-commit ones included
+        ran = {run.name: run.ok for run in db.session.scalars(sa.select(JobRun))}
+        assert ran == {"dispatch_outbox": True, "deliver_due": True}
 
 
 def test_sweep_job_runs_on_the_worker(rq_app):

@@ -231,19 +231,29 @@ def run_in_app(app: Flask, func_path: str, *args):
 
 def app_job(func):
     """Run a job in a fresh app context: the caller's app, or the worker's (built once per process);
-    its finish, ok or failed, is the heartbeat `job_run` keeps (services.job_runs)."""
+    its finish, ok or failed, is the heartbeat `job_run` keeps (services.job_runs).
+
+    Not for an after-commit job (dispatch, delivery run) run in-process: without Redis it follows
+    every commit with audit events in the web process itself, so a heartbeat there would be one
+    more write on every ticket change, proving only that the web process is up.
+    """
+    after_commit = f"{func.__module__}.{func.__name__}" in COALESCED
+
     @wraps(func)
     def run(*args, **kwargs):
         app = current_app._get_current_object() if has_app_context() else worker_app()
         with app.app_context():  # its own session, removed (and rolled back if need be) at the end
+            beats = not (after_commit and redis_connection() is None)
             started = time.monotonic()
             try:
                 result = func(*args, **kwargs)
             except BaseException:
                 db.session.rollback()
-                _note_run(func.__name__, started, ok=False, result=None)
+                if beats:
+                    _note_run(func.__name__, started, ok=False, result=None)
                 raise
-            _note_run(func.__name__, started, ok=True, result=result)
+            if beats:
+                _note_run(func.__name__, started, ok=True, result=result)
             return result
 
     return run

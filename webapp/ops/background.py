@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 # some slack (cron runs the hourly ones on the hour; the minutely safety net every minute).
 JOB_DEADLINES = {"sweep": 2 * 3600, "prune_deliveries": 2 * 3600, "purge_idempotency_records": 2 * 3600,
                  "requeue_undelivered": 5 * 60, "resume_bulk_jobs": 5 * 60}
-# Jobs shown by name: the periodic ones and the two that move webhooks (asked for after commits).
+# Jobs shown by name: the periodic ones and the two that move webhooks (asked for after commits;
+# recorded when a worker runs them, not in the embedded mode, where they run in the web process).
 REPORTED_JOBS = (*JOB_DEADLINES, "dispatch_outbox", "deliver_due")
 
 
