@@ -3,6 +3,7 @@
 Needs TEST_REDIS_URL (CI: redis://127.0.0.1:6379/15); skipped without it, except under CI=true.
 Each test uses a queue of its own and removes its keys; nothing flushes the database.
 """
+import json
 import os
 import subprocess
 import sys
@@ -187,9 +188,11 @@ def _undispatched() -> int:
 
 
 def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url, queue_name, receiver, tmp_path):
-    """`rq cron --url $REDIS_URL webapp.jobs.schedule` enqueues the requeue job; `python worker.py --burst` runs it."""
+    """`python -m webapp.jobs.cron` (what compose runs) enqueues the requeue job; `python worker.py --burst`
+    runs it; both log one JSON object per line, as the web does."""
     env = {**os.environ, "DATABASE_URL": committed_db, "SECRET_KEY": "process-test", "REDIS_URL": redis_url,
-           "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path), "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK_NETWORK}
+           "RQ_QUEUE": queue_name, "INSTANCE_PATH": str(tmp_path), "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK_NETWORK,
+           "LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
     env.pop("TEST_DATABASE_URL", None)
     app = make_app(committed_db, REDIS_URL=closed_port_url("redis", "/0"),  # the web process, Redis down
                    WEBHOOK_ALLOWED_NETWORKS=LOOPBACK_NETWORK)
@@ -199,8 +202,7 @@ def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url
         make.ticket()
         owed = db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.id >= _webhook_created_event_id()))
     dispose(app)
-    bin_dir = Path(sys.executable).parent
-    cron = subprocess.Popen([str(bin_dir / "rq"), "cron", "--url", redis_url, "webapp.jobs.schedule"], env=env,
+    cron = subprocess.Popen([sys.executable, "-m", "webapp.jobs.cron"], env=env,
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         connection = Redis.from_url(redis_url)
@@ -209,12 +211,23 @@ def test_the_cron_and_worker_processes_run_as_documented(committed_db, redis_url
             time.sleep(0.1)
     finally:
         cron.terminate()
-        cron.wait(10)
-    assert Queue(queue_name, connection=connection).count >= 1, cron.stderr.read().decode()
+        cron_log = cron.communicate(timeout=10)[1].decode()
+    assert Queue(queue_name, connection=connection).count >= 1, cron_log
     result = subprocess.run([sys.executable, "worker.py", "--burst"], env=env, cwd=ROOT, capture_output=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr.decode()
     assert len(receiver.wait_for(owed)) == owed == 3  # webhook_create, the ticket creator's user_create, create
+    cron_lines, worker_lines = _json_log_lines(cron_log), _json_log_lines(result.stderr.decode())
+    assert any("requeue_undelivered" in line["message"] for line in cron_lines), cron_log
+    assert any(line["logger"].startswith("rq.") for line in worker_lines)
+    assert {line["level"] for line in cron_lines + worker_lines} <= {"DEBUG", "INFO", "WARNING"}
+
+
+def _json_log_lines(stderr: str) -> list[dict]:
+    """Every line a process logged, each one JSON object with time, level, logger and message."""
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert lines and all({"time", "level", "logger", "message"} <= line.keys() for line in lines), stderr
+    return lines
 
 
 def test_worker_refuses_to_start_without_redis(committed_db, tmp_path, capsys, monkeypatch):
