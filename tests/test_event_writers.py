@@ -11,7 +11,7 @@ from webapp.db.utc import utcnow
 from webapp.extensions import db
 from webapp.jobs import tasks
 from webapp.models import AuditEvent, OutboxEvent, Status
-from webapp.services import audit, base, outbox, sweep
+from webapp.services import audit, base, notify, outbox, sweep
 from webapp.services.tickets import change_status
 
 from .web.test_queries import recorded_queries
@@ -139,4 +139,5 @@ def test_each_writer_costs_the_same_statements(app, make, asked, monkeypatch):
 def test_the_dispatch_job_is_named_once_and_names_the_job():
     assert import_string(outbox.DISPATCH_JOB) is tasks.dispatch_outbox
     assert import_string(outbox.DELIVER_DUE_JOB) is tasks.deliver_due
-    assert jobs.COALESCED == frozenset({outbox.DISPATCH_JOB, outbox.DELIVER_DUE_JOB})
+    assert import_string(notify.SEND_MAIL_JOB) is tasks.send_mail
+    assert jobs.COALESCED == frozenset({outbox.DISPATCH_JOB, outbox.DELIVER_DUE_JOB, notify.SEND_MAIL_JOB})

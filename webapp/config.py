@@ -63,6 +63,7 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "OUTBOX_MARK_DELAY_SECONDS": float(env.get("OUTBOX_MARK_DELAY_SECONDS") or 0.05),
         # Connections a bulk job changes its chunks on side by side (PostgreSQL; SQLite uses one).
         "BULK_WORKERS": int(env.get("BULK_WORKERS") or 3),
+        **mail_settings(env, embedded),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),
@@ -76,6 +77,21 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, env),
         **ops_settings(env),
+    }
+
+
+def mail_settings(env, embedded: bool) -> dict:
+    """Notification mail: the SMTP server (unset: no mail, the inbox only), the sender, and the
+    address links in mail point at (the worker has no request to take it from)."""
+    return {
+        # smtp://[user:password@]host[:port] (STARTTLS when the server offers it; ?starttls=require
+        # refuses to send without it), or smtps:// for TLS from the start
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM") or "Ticketing <ticketing@localhost>",
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or ("http://127.0.0.1:5000" if embedded else "")).rstrip("/"),
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS") or 6),
+        "MAIL_TIMEOUT_SECONDS": float(env.get("MAIL_TIMEOUT_SECONDS") or 10),
+        "DIGEST_HOUR": int(env.get("DIGEST_HOUR") or 8),  # the daily digest goes out at this hour, each person's time
     }
 
 

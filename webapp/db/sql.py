@@ -61,3 +61,10 @@ def _insert_or_skip(dialect_name: str, table: sa.Table, columns: tuple[str, ...]
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     values = {name: sa.bindparam(name, type_=table.c[name].type) for name in columns}
     return dialect.insert(table).values(values).on_conflict_do_nothing().returning(table.c[returning])
+
+
+def insert_rows_or_skip(table: sa.Table) -> sa.Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for this session's dialect, to run with a list of rows
+    (executemany): rows that would break a unique key are skipped, the rest inserted."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()

@@ -15,13 +15,14 @@ from werkzeug.utils import import_string
 from ..config import DEFAULT_QUEUE
 from ..extensions import db
 from ..services import job_runs
+from ..services.notify import SEND_MAIL_JOB
 from ..services.outbox import DELIVER_DUE_JOB, DISPATCH_JOB
 
 log = logging.getLogger(__name__)
 EMBEDDED_THREADS = 4
 # Jobs that drain a whole table: one waiting is enough, however many commits ask for it. Without
 # this, every ticket write queued its own dispatch job and a busy minute queued thousands.
-COALESCED = frozenset({DISPATCH_JOB, DELIVER_DUE_JOB})
+COALESCED = frozenset({DISPATCH_JOB, DELIVER_DUE_JOB, SEND_MAIL_JOB})
 PENDING_SECONDS = 300  # a lost job's mark expires; the minutely requeue covers the gap
 DELIVERY_RUN_SECONDS = 60  # a delivery run stops claiming then, and queues a fresh run if rows are due
 

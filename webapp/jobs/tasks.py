@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from flask import current_app
 
 from . import DELIVERY_RUN_SECONDS, app_job, enqueue, enqueue_at, forget_pending
-from ..services import bulk_jobs, delivery, delivery_run, dispatch, idempotency, retention, sweep as sweep_service
+from ..services import (
+    bulk_jobs, delivery, delivery_run, dispatch, idempotency, mail_run, retention, sweep as sweep_service,
+)
+from ..services.notify import SEND_MAIL_JOB
 from ..services.outbox import DELIVER_DUE_JOB, DISPATCH_JOB
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,24 @@ def deliver_due() -> int:
 
 
 @app_job
+def send_mail() -> int:
+    """After a dispatch that wrote notification mail, and at each retry's time: send the due mail."""
+    if not current_app.config.get("SMTP_URL"):
+        return 0
+    forget_pending(SEND_MAIL_JOB)
+    sent = mail_run.send_due()
+    if (next_due := mail_run.next_due_at()) is not None:
+        enqueue_at(next_due, SEND_MAIL_JOB)
+    return sent
+
+
+@app_job
+def send_digests() -> int:
+    """Hourly: the daily digest mail of everyone whose digest hour it is."""
+    return mail_run.send_digests() if current_app.config.get("SMTP_URL") else 0
+
+
+@app_job
 def deliver_webhook(delivery_id: int) -> str | None:
     """One attempt at one delivery (jobs queued before delivery runs existed, and by hand)."""
     status = delivery.deliver(delivery_id)
@@ -81,7 +102,11 @@ def requeue_undelivered() -> int:
     if due:  # likewise for deliveries: runs are scheduled for their time, so these were missed
         forget_pending(DELIVER_DUE_JOB)
         enqueue(DELIVER_DUE_JOB)
-    return len(due) + int(undispatched)
+    mail_due = bool(current_app.config.get("SMTP_URL")) and mail_run.has_due()
+    if mail_due:  # and for notification mail
+        forget_pending(SEND_MAIL_JOB)
+        enqueue(SEND_MAIL_JOB)
+    return len(due) + int(undispatched) + int(mail_due)
 
 
 @app_job
@@ -133,4 +158,5 @@ PERIODIC = (
     Periodic(purge_idempotency_records, every=3600, cron="30 * * * *"),
     Periodic(resume_bulk_jobs, every=60),
     Periodic(prune_deliveries, every=3600, cron="45 * * * *"),
+    Periodic(send_digests, every=3600, cron="5 * * * *"),
 )

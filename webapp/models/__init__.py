@@ -2,6 +2,7 @@
 from .bulk import BulkJob, BulkJobItem, BulkStatus
 from .cti import Category, CtiType, Item
 from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, JobRun, OutboxEvent, Webhook, WebhookDelivery
+from .notify import Mail, Notification, Reason, Watch
 from .report import ReportDay, ReportItemDay
 from .ticket import (
     ACTIVE_STATUSES, SEVERITY_LABELS, AuditEvent, Comment, Status, Ticket,
@@ -11,7 +12,7 @@ from .view import SavedView
 
 __all__ = [
     "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "BulkJob", "BulkJobItem", "BulkStatus", "CacheVersion", "Face",
-    "Category", "Comment", "CtiType", "DeliveryStatus", "IdempotencyRecord", "Item", "JobRun", "OutboxEvent", "ReportDay",
-    "ReportItemDay", "Role", "SavedView", "SEVERITY_LABELS", "SignIn", "Status", "Ticket", "User", "Webhook",
+    "Category", "Comment", "CtiType", "DeliveryStatus", "IdempotencyRecord", "Item", "JobRun", "Mail", "Notification", "OutboxEvent", "Reason", "ReportDay",
+    "ReportItemDay", "Role", "SavedView", "SEVERITY_LABELS", "SignIn", "Status", "Ticket", "User", "Watch", "Webhook",
     "WebhookDelivery", "hash_api_key", "hash_secret",
 ]

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -86,6 +86,12 @@ class User(Face, UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    # The profile page's settings: times shown in `time_zone` (None: UTC), theme light/dark/auto, and
+    # for each notification reason how it reaches them (services.notify_prefs; None: the defaults).
+    email: Mapped[str | None] = mapped_column(String(254))  # where notification mail goes (None: none)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    theme: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
+    notify_prefs: Mapped[dict | None] = mapped_column(JSON)
 
     sign_in_token = None  # the sign-in this request's session carries (services.users sets it); no column
 

@@ -18,10 +18,10 @@ log = logging.getLogger(__name__)
 # How long each periodic job may go without a run before it is reported late: its interval and
 # some slack (cron runs the hourly ones on the hour; the minutely safety net every minute).
 JOB_DEADLINES = {"sweep": 2 * 3600, "prune_deliveries": 2 * 3600, "purge_idempotency_records": 2 * 3600,
-                 "requeue_undelivered": 5 * 60, "resume_bulk_jobs": 5 * 60}
+                 "requeue_undelivered": 5 * 60, "resume_bulk_jobs": 5 * 60, "send_digests": 2 * 3600}
 # Jobs shown by name: the periodic ones and the two that move webhooks (asked for after commits;
 # recorded when a worker runs them, not in the embedded mode, where they run in the web process).
-REPORTED_JOBS = (*JOB_DEADLINES, "dispatch_outbox", "deliver_due")
+REPORTED_JOBS = (*JOB_DEADLINES, "dispatch_outbox", "deliver_due", "send_mail")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""The outbox fans out to deliveries: one pending WebhookDelivery per event and webhook that wants it.
+"""The outbox fans out to deliveries: one pending WebhookDelivery per event and webhook that wants it,
+and to people: the watches and notifications the event gives (services.notify).
 
 dispatch_outbox claims undispatched outbox rows (SKIP LOCKED on PostgreSQL) and, in the same
-transaction, creates the deliveries; once that commits it asks for one delivery run (coalesced),
-which sends every due delivery (delivery_run.py).
+transaction, creates the deliveries and the notifications; once that commits it asks for one
+delivery run (coalesced), which sends every due delivery (delivery_run.py), and a mail run when
+notifications wait to be mailed.
 """
 from datetime import datetime
 from functools import cache
@@ -13,6 +15,7 @@ from ..extensions import db
 from ..models import AuditEvent, DeliveryStatus, OutboxEvent, Webhook, WebhookDelivery
 from ..db.utc import utcnow
 from ..db.sql import among, locked_batch
+from . import notify
 from .base import after_commit, commit
 from .outbox import DELIVER_DUE_JOB
 
@@ -40,6 +43,7 @@ def _dispatch_batch(batch_size: int) -> int:
     if not claimed:
         commit()
         return 0
+    notify.fan_out(claimed, now)
     hooks = db.session.scalars(_ACTIVE_HOOKS).all()
     if hooks:
         _fan_out(claimed, hooks, now)

@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Status, Ticket, User
 from ..db.utc import utcnow
-from . import audit, report_rollups
+from . import audit, mentions, report_rollups
 from ..db.sql import insert_or_skip
 from .base import commit, found, get_or_404, parse_id
 from .comments import BODY_MAX, add_comment
@@ -159,6 +159,8 @@ def _open_ticket(actor: User, fields: dict) -> Ticket:
         "title": values["title"], "severity": values["severity"], "status": Status.OPEN.value,
         "cti": audit.route_ref(category, type_, item), "assignee": audit.user_ref(assignee),
     }
+    if named := mentions.mentioned_names(values["overview"]):
+        created["mentions"] = sorted(named)  # whom the overview @mentions, for the fan-out (services.notify)
     ticket = _insert_with_unique_display_id(actor, values, created)
     for name, value in (("category", category), ("type", type_), ("item", item), ("assignee", assignee),
                         ("creator", actor)):
