@@ -33,6 +33,7 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/ticketing_bench"
 DEFAULT_STATE = BENCH / "out" / "state.json"
 PASSWORD = "bench-password"
 AGENTS = 50
+WATCHED_TICKETS = 200  # each watched by all AGENTS, for the comment fan-out benchmark
 SERVICE_USER = "goddard"
 PAGE_TICKETS = 10        # OPEN, exactly 20 comments: the ticket-page and tab benchmarks read these
 COMMENT_TICKETS = 200    # OPEN, no comments: the comment-post benchmark spreads its posts over these
@@ -376,6 +377,24 @@ def _progress(done: int, total: int, started: float) -> None:
         print(file=sys.stderr)
 
 
+def add_watchers(url: str, state: dict, tickets: int = WATCHED_TICKETS) -> int:
+    """Every agent (AGENTS of them) watches `tickets` open tickets the other scenarios leave alone:
+    the "comment post: 50 watchers" scenario's fan-out. Once per database."""
+    if state.get("watched_tickets"):
+        return 0
+    taken = state["page_tickets"] + state["comment_tickets"]
+    with psycopg.connect(url) as conn:
+        chosen = [row[0] for row in conn.execute(
+            "SELECT display_id FROM ticket WHERE status = 'OPEN' AND display_id <> ALL(%s) ORDER BY id DESC LIMIT %s",
+            (taken, tickets))]
+        added = conn.execute(
+            "INSERT INTO watch (ticket_id, user_id, created_at) SELECT t.id, u.id, now() FROM ticket t "
+            "CROSS JOIN \"user\" u WHERE t.display_id = ANY(%s) AND u.role = 'AGENT' ON CONFLICT DO NOTHING",
+            (chosen,)).rowcount
+    state["watched_tickets"] = chosen
+    return added
+
+
 def rebuild_rollups(url: str) -> float:
     """Count the report rollups from the loaded tickets (the COPY bypassed the services that keep
     them), as migration 0008 does for an existing database."""
@@ -486,6 +505,9 @@ def main(argv=None) -> int:
         cpu = CpuClock(conn.info.backend_pid)
         result = bulk_load(conn, state, tickets=args.tickets, sweep_due=args.sweep_due, rng=rng)
         result["cpu"] = cpu.read()
+    watched = add_watchers(args.database_url, state)
+    if watched:
+        print(f"{watched:,} watches: {len(state['watched_tickets'])} open tickets with every agent watching")
     rollups = rebuild_rollups(args.database_url)
     print(f"report rollups counted from the tickets in {rollups:.1f}s")
     maintenance = settle(args.database_url)

@@ -104,6 +104,10 @@ SCENARIOS = (
     Scenario("comment post", "POST", "/tickets/{ticket}/comments", "csrf",
              "an htmx comment post (form, CSRF header), spread over 200 open tickets", tickets="comment_tickets",
              headers={"Content-Type": "application/x-www-form-urlencoded", **HTMX}, body=comment_body),
+    Scenario("comment post: 50 watchers", "POST", "/tickets/{ticket}/comments", "csrf",
+             "the same post on 200 tickets each watched by 50 agents (the fan-out runs in the worker)",
+             tickets="watched_tickets",
+             headers={"Content-Type": "application/x-www-form-urlencoded", **HTMX}, body=comment_body),
 )
 
 

@@ -14,6 +14,7 @@ class Inbox:
     def __init__(self):
         self.messages: list[EmailMessage] = []
         self.answer: str | None = None
+        self.url = ""
 
     async def handle_DATA(self, server, session, envelope):
         if self.answer:
@@ -37,8 +38,9 @@ def smtp_server():
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
+    inbox.url = f"smtp://127.0.0.1:{controller.port}"
     try:
-        yield inbox, f"smtp://127.0.0.1:{controller.port}"
+        yield inbox, inbox.url
     finally:
         controller.stop()
 

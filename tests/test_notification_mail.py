@@ -146,3 +146,23 @@ def test_a_digest_that_waited_a_day_goes_out_whatever_the_hour(mail_on, make, ap
     monkeypatch.setitem(app.config, "DIGEST_HOUR", (utcnow() + timedelta(hours=12)).hour)
     assert mail_run.send_digests(now=utcnow() + timedelta(days=1, minutes=1)) == 1
     assert len(mail_on.to("lou@example.test")) == 1
+
+
+def test_the_minutely_safety_net_sends_mail_whose_run_was_lost(mail_on, make, monkeypatch, app):
+    from webapp.jobs import tasks
+    lead, max_ = make.user(), person(make, "maxine")
+    monkeypatch.setitem(app.config, "SMTP_URL", "smtp://127.0.0.1:9")  # the first try finds no server
+    tickets.assign(lead, make.ticket(actor=lead), max_.id)
+    assert mail_state(max_) == [("pending", 1)]
+    db.session.execute(sa.update(Notification).values(mail_next_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()  # its retry is due, and the run scheduled for it was lost with Redis
+    monkeypatch.setitem(app.config, "SMTP_URL", mail_on.url)
+    assert tasks.requeue_undelivered() >= 1
+    assert len(mail_on.to("maxine@example.test")) == 1 and mail_state(max_) == [("sent", 2)]
+
+
+def test_without_smtp_url_no_mail_is_queued(app, make, monkeypatch):
+    monkeypatch.setitem(app.config, "SMTP_URL", None)
+    lead, nia = make.user(), person(make, "nia")
+    tickets.assign(lead, make.ticket(actor=lead), nia.id)
+    assert mail_state(nia) == [(None, 0)]

@@ -82,6 +82,9 @@ ROUTES = [
     R("auth.logout", "POST", "/logout", staff(303)),
     # a person's own account
     R("auth.profile", "GET", "/profile", staff(200)),
+    R("auth.update_settings", "POST", "/profile/settings", staff(303),
+      form={"display_name": "Same Person", "email": "me@example.com", "time_zone": "Europe/Berlin", "theme": "dark"}),
+    R("auth.update_notifications", "POST", "/profile/notifications", staff(303), form={"comment": "off"}),
     R("auth.change_password", "POST", "/profile/password", staff(303),
       form={"current_password": PASSWORD, "password": "a new password 123"}),
     R("auth.sign_out_everywhere", "POST", "/profile/sign-out-everywhere", staff(303)),
@@ -103,6 +106,15 @@ ROUTES = [
     R("web.cti_types", "GET", "/cti/types?category_id={category}", staff(200)),
     R("web.cti_items", "GET", "/cti/items?category_id={category}&type_id={type}", staff(200)),
     R("web.preview", "POST", "/preview", staff(200), form={"body": "**bold**"}),
+    R("web.mention_suggestions", "GET", "/mentions?q=a", staff(200)),
+    R("web.notifications", "GET", "/notifications", staff(200)),
+    R("web.read_notification", "POST", "/notifications/{notification}/read", {**staff(303), AGENT: 404}),  # admin's
+    R("web.read_all_notifications", "POST", "/notifications/read-all", staff(303)),
+    R("web.watch_ticket", "POST", TICKET + "/watch", staff(303)),
+    R("web.unwatch_ticket", "POST", TICKET + "/unwatch", staff(303)),
+    # the signed token in a mail's List-Unsubscribe link is the credential (RFC 8058), no session
+    R("web.unsubscribe", "GET", "/notifications/unsubscribe/{unsubscribe}", public(200)),
+    R("web.unsubscribe", "POST", "/notifications/unsubscribe/{unsubscribe}", public(200)),
     R("web.ticket", "GET", TICKET, staff(200)),
     R("web.ticket_comments", "GET", TICKET + "/comments", staff(200)),
     R("web.ticket_audit", "GET", TICKET + "/audit", staff(200)),
@@ -191,6 +203,11 @@ ROUTES = [
     R("api.update_view", "PATCH", API_VIEW, api(200), json={"name": "Renamed"}),  # the robot's own
     R("api.delete_view", "DELETE", API_VIEW, api(204)),
     R("api.view_tickets", "GET", API_VIEW + "/tickets", api(200)),
+    R("api.list_watchers", "GET", API_TICKET + "/watchers", api(200)),
+    R("api.watch_ticket", "POST", API_TICKET + "/watchers", api(201), json={"user": "robot"}),  # itself
+    R("api.unwatch_ticket", "DELETE", API_TICKET + "/watchers", api(204)),
+    R("api.list_notifications", "GET", "/api/notifications", api(200)),
+    R("api.read_notifications", "POST", "/api/notifications/read", api(200), json={"all": True}),
 ]
 
 
@@ -198,7 +215,8 @@ class World:
     """Real objects for every placeholder, and the people and keys the six callers stand for."""
 
     def __init__(self, make):
-        from webapp.models import AuditEvent, Role, WebhookDelivery
+        from webapp.models import AuditEvent, Notification, Role, WebhookDelivery
+        from webapp.services.mail_message import unsubscribe_token
         from webapp.services import bulk, bulk_jobs, webhooks
         from webapp.services.comments import add_comment
         from webapp.services.saved_views import create_view
@@ -232,6 +250,9 @@ class World:
             "bulk_job": jobs[agent], "robot_bulk_job": jobs[robot],
             "shared_view": create_view(agent, name="Agent's shared", filters={"severity": "2"}, shared=True).id,
             "robot_view": create_view(robot, name="Robot's own", filters={"assignee": "me"}).id,
+            # the admin commented after the agent, so watches: the robot's comment told them of it
+            "notification": db.session.scalar(db.select(Notification.id).filter_by(recipient_id=admin.id)),
+            "unsubscribe": unsubscribe_token(admin.id, "assigned"),
         }
 
     def become(self, client, caller: str) -> dict:

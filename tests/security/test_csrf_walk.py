@@ -8,7 +8,11 @@ from webapp.auth.access import API
 from .route_table import ADMIN, ROUTES, UNSAFE, World, new_client, outcome_error, rolled_back, snapshot
 
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
-WALK = [route for route in ROUTES if route.method in UNSAFE and not route.path.startswith("/api/")]
+# A mail client's one-click unsubscribe (RFC 8058) POSTs without a session or a token of ours: the
+# signed token in its URL is the credential. test_unsubscribe_needs_a_signed_token proves it.
+TOKEN_IN_URL = {("web.unsubscribe", "POST")}
+WALK = [route for route in ROUTES if route.method in UNSAFE and not route.path.startswith("/api/")
+        and (route.endpoint, route.method) not in TOKEN_IN_URL]
 
 
 def test_the_walk_covers_every_state_changing_route_not_behind_an_api_key(app):
@@ -18,7 +22,16 @@ def test_the_walk_covers_every_state_changing_route_not_behind_an_api_key(app):
         if getattr(app.view_functions[rule.endpoint], "access_policy", None) != API
         for method in rule.methods & UNSAFE
     }
-    assert browser_reachable == {(route.endpoint, route.method) for route in WALK}
+    assert browser_reachable - TOKEN_IN_URL == {(route.endpoint, route.method) for route in WALK}
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "WzEsImFzc2lnbmVkIl0.forged"])
+def test_unsubscribe_needs_a_signed_token(app, make, token):
+    """Without this installation's signature the one-click POST finds nothing and changes nothing."""
+    World(make)
+    before = snapshot()
+    response = new_client(app).post(f"/notifications/unsubscribe/{token}", csrf=False)
+    assert response.status_code in (404, 405) and snapshot() == before
 
 
 def _tokens(other) -> dict:

@@ -225,7 +225,8 @@ def api_bodies(app) -> list:
     operations = {op["operationId"]: op for ops in spec["paths"].values() for op in ops.values()}
     by_endpoint = {"api.create_ticket": "createTicket", "api.update_ticket": "updateTicket",
                    "api.add_comment": "addComment", "api.create_view": "createView", "api.update_view": "updateView",
-                   "api.bulk_tickets": "bulkUpdateTickets", "api.edit_comment": "editComment"}  # endpoint -> operationId
+                   "api.bulk_tickets": "bulkUpdateTickets", "api.edit_comment": "editComment",
+                   "api.watch_ticket": "watchTicket", "api.read_notifications": "readNotifications"}  # endpoint -> operationId
     rows = [r for r in ROUTES if r.json is not None]
     assert {r.endpoint for r in rows} == set(by_endpoint)
     found = []

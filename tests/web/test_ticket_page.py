@@ -248,4 +248,5 @@ def test_the_overview_counts_both_tabs_in_one_statement(client, agent, make):
         html = client.get(f"/tickets/{ticket.display_id}").get_data(as_text=True)
     assert '<span id="comment-count" class="count" >1</span>' in html
     assert '<span id="audit-count" class="count" >4</span>' in html  # create, two comments, a deletion
-    assert len([sql for sql, _ in statements if "count(" in sql.lower()]) == 1
+    tab_counts = [sql for sql, _ in statements if "count(" in sql.lower() and "notification" not in sql]
+    assert len(tab_counts) == 1  # (the header bell's unread count is a statement of its own)

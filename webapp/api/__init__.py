@@ -3,4 +3,6 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import bulk, comments, cti, docs, errors, reports, saved_views, tickets, users  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    bulk, comments, cti, docs, errors, notifications, reports, saved_views, tickets, users, watchers,
+)

@@ -6,13 +6,14 @@ from ..services.bulk import BULK_MAX, INLINE_MAX
 from ..services.listing import SORT_KEYS
 from ..services.search import Q_MAX, RANKED
 from .openapi_schemas import IDEMPOTENCY_KEY, SCHEMAS, ref
-from .parsing import LIMIT_DEFAULT, LIMIT_MAX
+from .parsing import LIMIT_DEFAULT, LIMIT_MAX, USERNAME_MAX
 
 ERRORS = {
     "400": "The body is not valid JSON, or not a JSON object.",
     "401": "Missing, unknown, revoked or deactivated X-Api-Key.",
     "403": "You may not do this: your role, or a shared view that is not yours, forbids it.",
-    "404": "No such ticket, comment, view or bulk job (another person's personal view is not found either).",
+    "404": ("No such ticket, comment, view, bulk job or notification (another person's personal view or "
+            "notification is not found either)."),
     "409": "Conflict: the ticket changed since the version you sent, or a concurrent request won.",
     "413": "The body is larger than the server accepts.",
     "415": "The body is not sent as application/json.",
@@ -55,7 +56,8 @@ def _json(schema: dict) -> dict:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _operation(op_id, tag, summary, success: dict, errors=(), params=(), body=None, description=""):
+def _operation(op_id, tag, summary, success: dict, errors=(), params=(), body=None, description="",
+               body_required=True):
     responses = {code: {"description": text, **_json(ref("Error"))} for code, text in ERRORS.items()
                  if code in {"401", "429", "503", *errors}}
     for code in ("429", "503"):
@@ -68,7 +70,7 @@ def _operation(op_id, tag, summary, success: dict, errors=(), params=(), body=No
         "parameters": list(params), "responses": {**success, **responses},
     }
     if body:
-        operation["requestBody"] = {"required": True, **_json(ref(body))}
+        operation["requestBody"] = {"required": body_required, **_json(ref(body))}
     return operation
 
 
@@ -206,6 +208,28 @@ PATHS = {
                           _ok("AuditPage", "A page of audit events, oldest first."), errors=("404", "422"),
                           params=[TICKET_REF, *PAGING]),
     },
+    "/api/tickets/{ref}/watchers": {
+        "get": _operation("listWatchers", "Watchers", "Who watches a ticket (told of its comments and status changes)",
+                          _ok("Watchers", "The watchers, in the order they started."), errors=("404",),
+                          params=[TICKET_REF]),
+        "post": _operation(
+            "watchTicket", "Watchers", "Watch a ticket, or add someone as a watcher",
+            {**_ok("Watchers", "Added; the watchers now.", "201"),
+             **_ok("Watchers", "They already watched it; nothing changed.")},
+            errors=(*BODY_ERRORS, "403", "404"), params=[TICKET_REF], body="WatcherAdd", body_required=False,
+            description="No body: you watch the ticket (service accounts too: they never watch on their own). "
+                        "{\"user\": username} adds that active user; a service account may add only itself "
+                        "(403). Audited as watch_add.",
+        ),
+        "delete": _operation(
+            "unwatchTicket", "Watchers", "Stop watching a ticket, or remove a watcher",
+            {"204": {"description": "They no longer watch it (also when they did not).", "headers": {}}},
+            errors=("403", "404", "422"),
+            params=[TICKET_REF, _query("user", {"type": "string", "minLength": 1, "maxLength": USERNAME_MAX},
+                                       "The username to remove; default: you. Only admins remove someone else (403).")],
+            description="Audited as watch_remove when someone is removed.",
+        ),
+    },
     "/api/cti/categories": {
         "get": _operation("listCategories", "Routing (CTI)", "List categories",
                           _ok("CategoryPage", "A page of categories by name."), errors=("422",),
@@ -257,6 +281,26 @@ PATHS = {
                           _ok("TicketPage", "A page of tickets."), errors=("404", "422"), params=[VIEW_ID, *PAGING],
                           description="Paged like GET /api/tickets; `me` in the view's filters is you."),
     },
+    "/api/notifications": {
+        "get": _operation(
+            "listNotifications", "Notifications", "Your notifications, newest first",
+            _ok("NotificationPage", "A page of your notifications, and how many are unread."), errors=("422",),
+            params=[_query("unread", {"type": "boolean"}, "Only unread notifications (default false)."), *PAGING],
+            description="What you were told of: tickets assigned to you, mentions, your tickets resolved, "
+                        "comments and status changes on tickets you watch. Paged by a keyset cursor; "
+                        "follow `next` until it is null.",
+        ),
+    },
+    "/api/notifications/read": {
+        "post": _operation(
+            "readNotifications", "Notifications", "Mark notifications read",
+            _ok("NotificationsMarked", "How many were marked, and how many unread are left."),
+            errors=(*BODY_ERRORS, "404"), body="NotificationsRead",
+            description="`ids`: those notifications (404, and none marked, if one is not yours); "
+                        "`all`: every unread one, or with `ticket` every unread one of that ticket. "
+                        "Marking a read one again changes nothing.",
+        ),
+    },
     "/api/me": {
         "get": _operation("getMe", "Users", "Who this API key belongs to", _ok("User", "The key's user.")),
     },
@@ -293,7 +337,8 @@ def openapi_document() -> dict:
                            "integers. Every error is `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
         },
         "security": [{"ApiKey": []}],
-        "tags": [{"name": name} for name in ("Tickets", "Comments", "Routing (CTI)", "Users", "Saved views", "Reports")],
+        "tags": [{"name": name} for name in ("Tickets", "Comments", "Watchers", "Notifications", "Routing (CTI)",
+                                             "Users", "Saved views", "Reports")],
         "paths": PATHS,
         "webhooks": openapi_webhooks.WEBHOOKS,
         "components": {

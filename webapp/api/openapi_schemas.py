@@ -1,11 +1,14 @@
 """JSON Schemas (OpenAPI 3.1 components) of every request and response body the API uses."""
-from ..models import BulkStatus, Role, Status
+from ..models import BulkStatus, Reason, Role, Status
 from ..services.bulk import BULK_MAX, INLINE_MAX, REF_MAX
 from ..services.comments import BODY_MAX
 from ..services.idempotency import KEY_MAX
+from ..services.inbox import UNREAD_CAP
 from ..services.listing import FILTER_NAMES
 from ..services.saved_views import NAME_MAX as VIEW_NAME_MAX
 from ..services.tickets import DEDUP_KEY_MAX, OVERVIEW_MAX, TITLE_MAX
+from ..services.watchers import WATCHERS_SHOWN
+from .parsing import LIMIT_MAX, USERNAME_MAX
 
 
 def ref(name: str) -> dict:
@@ -242,6 +245,54 @@ SCHEMAS = {
                                      "filters": {"severity": "1,2", "categoryId": "3"}}]),
     "ViewPatch": _object({"name": VIEW_NAME, "shared": VIEW_SHARED, "filters": VIEW_FILTERS_IN}, required=[],
                          description="Only the fields given change; `filters` replaces all of the view's filters."),
+    "Watchers": _object({
+        "items": {"type": "array", "items": ref("User"), "maxItems": WATCHERS_SHOWN,
+                  "description": f"In the order they started watching; at most {WATCHERS_SHOWN}."},
+        "count": {"type": "integer", "minimum": 0, "description": "How many watch it (all of them, even past "
+                                                                 f"the {WATCHERS_SHOWN} listed)."},
+    }),
+    "WatcherAdd": _object({
+        "user": {"type": "string", "minLength": 1, "maxLength": USERNAME_MAX,
+                 "description": "The username of the active user to add; default: you. A service account "
+                                "may add only itself."},
+    }, required=[], description="Send no body (or {}) to watch the ticket yourself."),
+    "NotificationTicket": _object({
+        "id": {"type": "string", "pattern": "^V[0-9]{9}$", "description": "The ticket's display id."},
+        "title": {"type": "string"}, "severity": SEVERITY_OUT, "status": STATUS,
+    }),
+    "Notification": _object({
+        "id": ID_OUT,
+        "reason": {"type": "string", "enum": [r.value for r in Reason],
+                   "description": "Why you were told: assigned, mentioned, yours_done (a ticket you filed was "
+                                  "resolved or closed), comment or status (on a ticket you watch)."},
+        "summary": {"type": "string", "description": "One sentence for people, e.g. \"Alice commented on V325813929\"."},
+        "excerpt": {"type": ["string", "null"], "description": "The start of the comment or change, if any."},
+        "ticket": ref("NotificationTicket"),
+        "actor": {"oneOf": [ref("UserRef"), {"type": "null"}], "description": "Who did it; null: the system."},
+        "eventId": {**ID_OUT, "description": "The audit event it tells of (GET /api/tickets/{ref}/audit)."},
+        "url": {"type": "string", "format": "uri", "description": "Where to look in the web UI."},
+        "createdAt": TIME,
+        "readAt": {**nullable(TIME), "description": "When it was marked read; null while unread."},
+    }),
+    "NotificationPage": _object({
+        **_page("Notification")["properties"],
+        "unreadCount": {"type": "integer", "minimum": 0, "maximum": UNREAD_CAP + 1,
+                        "description": f"Your unread notifications, counted up to {UNREAD_CAP + 1} "
+                                       f"({UNREAD_CAP + 1} means more than {UNREAD_CAP})."},
+    }),
+    "NotificationsRead": _object({
+        "ids": {"type": "array", "items": ID_IN, "minItems": 1, "maxItems": LIMIT_MAX,
+                "description": f"Up to {LIMIT_MAX} of your notifications' ids."},
+        "all": {"type": "boolean", "const": True, "description": "Every unread notification of yours."},
+        "ticket": {"type": "string", "minLength": 1, "maxLength": REF_MAX,
+                   "description": "With `all`: only those of this ticket (display id)."},
+    }, required=[], oneOf=[{"required": ["ids"]}, {"required": ["all"]}], dependentRequired={"ticket": ["all"]},
+        description="Give `ids`, or `all` (optionally with `ticket`)."),
+    "NotificationsMarked": _object({
+        "marked": {"type": "integer", "minimum": 0, "description": "How many were unread and are now read."},
+        "unreadCount": {"type": "integer", "minimum": 0, "maximum": UNREAD_CAP + 1,
+                        "description": f"Your unread notifications left, counted up to {UNREAD_CAP + 1}."},
+    }),
     "ViewPage": _page("View"),
     "TicketPage": _page("Ticket"),
     "CommentPage": _page("Comment"),

@@ -19,14 +19,19 @@ def request_cursor(list_name: str, width: int) -> tuple | None:
     return key
 
 
-def page_json(page: Page, serialize):
-    """A page as JSON, with a `next` URL that keeps this request's filters."""
+def page_body(page: Page, serialize) -> dict:
+    """A services.listing.Page as {"items", "next"}, the `next` URL keeping this request's filters."""
     next_url = None
     if page.next_cursor is not None:
         args = request.args.to_dict(flat=False)
         args["cursor"] = [page.next_cursor]
         next_url = f"{request.base_url}?{urlencode(args, doseq=True)}"
-    return jsonify({"items": [serialize(item) for item in page.items], "next": next_url})
+    return {"items": [serialize(item) for item in page.items], "next": next_url}
+
+
+def page_json(page: Page, serialize, **extra):
+    """A page as JSON (page_body), with any `extra` keys beside items and next."""
+    return jsonify({**page_body(page, serialize), **extra})
 
 
 def page_response(list_name: str, query, order, serialize):

@@ -10,6 +10,7 @@ from .errors import ApiError, malformed
 
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 LIMIT_DEFAULT, LIMIT_MAX = 50, 100
+USERNAME_MAX = 64  # the user table's username column
 
 
 def json_object(allowed: set[str]) -> dict:
@@ -43,9 +44,10 @@ def query_text(name: str) -> str | None:
     return checked_text(name, request.args.get(name))
 
 
-def query_flag(name: str) -> bool:
+def query_flag(name: str, *, blank: bool = True) -> bool:
+    """true/false (1/0, yes/no); an empty value is false unless `blank` is off (then it is refused)."""
     value = (request.args.get(name) or "").strip().lower()
-    if value not in TRUE | FALSE:
+    if value not in TRUE | FALSE or (not blank and name in request.args and not value):
         raise ValidationError({name: "Use true or false."})
     return value in TRUE
 

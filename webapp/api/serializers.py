@@ -126,3 +126,19 @@ def audit_json(event) -> dict:
         "after": with_string_ids(event.after),
         "createdAt": iso(event.created_at),
     }
+
+
+def notification_json(item) -> dict:
+    """A services.inbox.Item: why the caller was told, of what, by whom, and where to look."""
+    return {
+        "id": ident(item.id),
+        "reason": str(item.reason),
+        "summary": item.sentence,
+        "excerpt": item.excerpt,
+        "ticket": {"id": item.display_id, "title": item.title, "severity": item.severity, "status": str(item.status)},
+        "actor": user_ref(item.actor),
+        "eventId": ident(item.event_id),
+        "url": request.url_root + item.path.lstrip("/"),  # request.host_url and the app's script root
+        "createdAt": iso(item.created_at),
+        "readAt": iso(item.read_at),
+    }

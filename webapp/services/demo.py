@@ -66,6 +66,8 @@ COMMENTS = [
     "Workaround for now:\n\n1. Restart the service\n2. Clear the cache\n3. ~~Reboot~~ not needed",
     "Confirmed fixed on my side, thanks!",
     "Checked with the vendor: known issue, patch in the next release. https://example.com/kb/4711",
+    "@{peer} you fixed something like this last month: can you have a look?",
+    "Escalating to @admin: we need a decision on the replacement budget.",
 ]
 FIX = "Fixed: applied the change and watched it for an hour; no errors since."
 
@@ -133,7 +135,7 @@ def _one_ticket(rng, opened, now, outcome, people, robot, routes) -> None:
         clock.step(lambda: tickets.change_severity(worker, ticket, max(1, min(5, severity + rng.choice((-1, 1))))))
     for _ in range(rng.randrange(0, 4)):
         author = rng.choice([worker, creator if creator.role != Role.SERVICE else worker, rng.choice(people)])
-        body = rng.choice(COMMENTS).format(log=log)
+        body = rng.choice(COMMENTS).format(log=log, peer=rng.choice([p for p in people if p is not author]).username)
         clock.step(lambda: comments.add_comment(author, ticket, body))
     if outcome == Status.OPEN:
         return

@@ -10,6 +10,7 @@ from ..models import AuditEvent, Notification, Ticket, User
 from ..db.utc import utcnow
 from . import mail_message
 from .base import commit, get_or_404
+from .errors import NotFound
 from .listing import Page, keyset_page
 
 UNREAD_CAP = 99  # the header says "99+" past this: the count never scans a long unread backlog
@@ -87,6 +88,20 @@ def mark_read(user: User, notification: Notification) -> None:
         commit()
 
 
+def mark_read_ids(user: User, ids: list[int]) -> int:
+    """Mark the notifications `ids` read, all or none: any id that is not one of `user`'s is
+    NotFound; returns how many were unread. One read and one write, however many ids."""
+    owned = set(db.session.scalars(sa.select(Notification.id).where(
+        Notification.recipient_id == user.id, Notification.id.in_(ids))))
+    if missing := [ident for ident in ids if ident not in owned]:
+        raise NotFound(f"No notification {missing[0]}.")
+    marked = db.session.execute(
+        sa.update(Notification).where(Notification.id.in_(ids), Notification.read_at.is_(None))
+        .values(read_at=utcnow()), execution_options={"synchronize_session": False})
+    commit()
+    return marked.rowcount
+
+
 def mark_all_read(user: User, *, ticket: Ticket | None = None) -> int:
     """Mark `user`'s unread notifications read (those of one ticket, with `ticket`); how many."""
     query = sa.update(Notification).where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
@@ -95,3 +110,12 @@ def mark_all_read(user: User, *, ticket: Ticket | None = None) -> int:
     marked = db.session.execute(query.values(read_at=utcnow()), execution_options={"synchronize_session": False})
     commit()
     return marked.rowcount
+
+
+def read_ticket(user: User, ticket: Ticket) -> int:
+    """Opening a ticket reads the person's notifications about it: a look on the partial index
+    first, so a ticket page writes only when something waits."""
+    waiting = db.session.scalar(sa.select(Notification.id).where(
+        Notification.recipient_id == user.id, Notification.ticket_id == ticket.id,
+        Notification.read_at.is_(None)).limit(1))
+    return mark_all_read(user, ticket=ticket) if waiting is not None else 0

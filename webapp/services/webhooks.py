@@ -33,6 +33,8 @@ EVENT_CHOICES = (
     ("comment_add", "Comment added"),
     ("comment_edit", "Comment edited"),
     ("comment_delete", "Comment deleted"),
+    ("watch_add", "Watcher added"),
+    ("watch_remove", "Watcher removed"),
     ("auto_close", "Auto-closed by the sweep"),
     ("user_create", "User created"),
     ("api_key_rotate", "API key rotated"),

@@ -1,5 +1,7 @@
 """Jinja filters and globals shared by every page."""
 from datetime import datetime, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context
 
@@ -39,10 +41,35 @@ def relative_time(moment: datetime | None, now: datetime | None = None) -> str:
 
 
 def exact_time(moment: datetime | None) -> str:
+    """'2026-12-04 09:30 CET': in the signed-in person's time zone (their profile), else UTC."""
     if moment is None:
         return ""
+    zone = _display_zone()
+    if zone is not None:
+        m = moment.astimezone(zone)
+        return f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d} {m.tzname()}"
     m = moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
     return f"{m.year:04d}-{m.month:02d}-{m.day:02d} {m.hour:02d}:{m.minute:02d} UTC"  # strftime, faster
+
+
+def _display_zone() -> ZoneInfo | None:
+    """The time zone of the person this request is for, once per request (None: UTC)."""
+    if not has_request_context():
+        return None
+    if "display_zone" not in g:
+        from flask_login import current_user
+
+        name = current_user.time_zone if current_user and current_user.is_authenticated else None
+        g.display_zone = _zone(name) if name else None
+    return g.display_zone
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return None
 
 
 def iso_time(moment: datetime | None) -> str:
@@ -50,6 +77,17 @@ def iso_time(moment: datetime | None) -> str:
         return ""
     m = moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
     return m.isoformat(timespec="seconds")
+
+
+def unread_notifications() -> int:
+    """The signed-in person's unread count for the header bell (capped: services.inbox)."""
+    from flask_login import current_user
+
+    from ..services import inbox
+
+    if not has_request_context() or not current_user.is_authenticated:
+        return 0
+    return inbox.unread_count(current_user)
 
 
 def status_label(status: str) -> str:
@@ -62,4 +100,5 @@ def register(app) -> None:
         markdown=render_markdown, reltime=relative_time, exacttime=exact_time,
         isotime=iso_time, status_label=status_label,
     )
-    app.jinja_env.globals.update(SEVERITY_LABELS=SEVERITY_LABELS, STATUSES=list(Status), **badges.GLOBALS)
+    app.jinja_env.globals.update(SEVERITY_LABELS=SEVERITY_LABELS, STATUSES=list(Status),
+                                 unread_notifications=unread_notifications, **badges.GLOBALS)

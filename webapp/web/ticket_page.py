@@ -6,7 +6,7 @@ from flask import flash, redirect, url_for
 from flask_login import current_user
 
 from ..models import Status, Ticket
-from ..services import NotFound, audit, comments
+from ..services import NotFound, audit, comments, watchers
 from ..services.tickets import TRANSITIONS, auto_close_at, get_ticket
 from ..services.users import assignable_users
 from .forms import cti_choices
@@ -58,6 +58,14 @@ class TicketView:
     @cached_property
     def _tab_counts(self) -> tuple[int, int]:
         return comments.tab_counts(self.ticket)
+
+    @cached_property
+    def watchers(self):
+        return watchers.watchers(self.ticket)
+
+    @property
+    def watching(self) -> bool:
+        return any(person.id == current_user.id for person in self.watchers)
 
     @cached_property
     def users(self):

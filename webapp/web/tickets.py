@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from ..auth.access import STAFF, access
 from ..models import Ticket
-from ..services import ValidationError
+from ..services import ValidationError, inbox
 from ..services.tickets import create_ticket as create_ticket_service
 from ..services.users import assignable_users
 from . import bp
@@ -55,7 +55,10 @@ def _new_ticket_form(values: dict, errors: dict, status: int):
 def _tab(display_id: str, tab: str):
     """A tab of the ticket page; an unknown ID raises NotFound, which renders the 404 page."""
     ticket = ticket_from_url(display_id)
-    return _canonical(ticket, display_id) or render_ticket(ticket, "tabs", tab=tab)
+    if redirect_to := _canonical(ticket, display_id):
+        return redirect_to
+    inbox.read_ticket(current_user, ticket)
+    return render_ticket(ticket, "tabs", tab=tab)
 
 
 @bp.get("/tickets/<display_id>")
