@@ -116,6 +116,9 @@ def make_app(database_url: str, **overrides):
         # A bulk job's worker threads would share the one connection a test's transaction runs on;
         # tests/test_bulk_jobs_workers.py runs them on a database of their own.
         "BULK_WORKERS": 1,
+        # A live page's poll reads the global change stamp every time here, not once a second
+        # (tests/web/test_live.py covers the reuse), so a change shows to the next poll.
+        "LIVE_GLOBAL_SECONDS": 0,
     }
     settings.update(overrides)
     return create_app(settings)
@@ -133,6 +136,7 @@ def _app(database_url):
 @pytest.fixture
 def app(_app):
     """Each test runs inside a transaction that is rolled back afterwards."""
+    _app.extensions.pop("presence", None)  # who had a ticket open: ids are reused after a rollback
     with _app.app_context():
         # Deferred on SQLite: the test's own transaction takes the write lock only once it writes,
         # so probes that open a second connection (readiness, drift check) are not locked out.

@@ -62,7 +62,7 @@ def live_server(database_url, tmp_path_factory):
     else:
         url = str(sa.make_url(url).set(database=sa.make_url(url).database + "_live"))
         _create_pg_database(url)
-    app = make_app(url)
+    app = make_app(url, LIVE_POLL_SECONDS=1)  # live pages poll each second here (4 in production)
     with app.app_context():
         upgrade()
     server = make_server("127.0.0.1", 0, app, threaded=True)

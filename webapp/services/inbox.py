@@ -108,14 +108,6 @@ def mark_all_read(user: User, *, ticket: Ticket | None = None) -> int:
     if ticket is not None:
         query = query.where(Notification.ticket_id == ticket.id)
     marked = db.session.execute(query.values(read_at=utcnow()), execution_options={"synchronize_session": False})
-    commit()
+    commit(keep_loaded=True)  # only notifications changed: the ticket and the person stay loaded
     return marked.rowcount
 
-
-def read_ticket(user: User, ticket: Ticket) -> int:
-    """Opening a ticket reads the person's notifications about it: a look on the partial index
-    first, so a ticket page writes only when something waits."""
-    waiting = db.session.scalar(sa.select(Notification.id).where(
-        Notification.recipient_id == user.id, Notification.ticket_id == ticket.id,
-        Notification.read_at.is_(None)).limit(1))
-    return mark_all_read(user, ticket=ticket) if waiting is not None else 0

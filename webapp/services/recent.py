@@ -125,5 +125,9 @@ def _drop_stale(session) -> None:
 
 
 def forget_all(app) -> None:
-    """Drop every kept list of `app` (tests that count a cold page's statements)."""
+    """Drop every kept list of `app` and the process's known ticket ids (tests that count a cold
+    page's statements)."""
+    from .tickets import forget_ticket_ids
+
     app.extensions.pop(_STORE, None)
+    forget_ticket_ids()

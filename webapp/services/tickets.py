@@ -47,6 +47,27 @@ def get_ticket(ref) -> Ticket:
 
 # Built once: a statement object keeps its cache key, so each lookup only binds the id.
 _BY_DISPLAY_ID = db.select(Ticket).where(Ticket.display_id == sa.bindparam("display_id", type_=sa.String))
+_ID_BY_DISPLAY_ID = sa.select(Ticket.id).where(Ticket.display_id == sa.bindparam("display_id", type_=sa.String))
+_KNOWN_IDS: dict[str, int] = {}
+KNOWN_IDS_MAX = 20_000
+
+
+def ticket_id(display_id: str) -> int:
+    """The internal id of the ticket a display ID (any case) names, or NotFound. Kept per process
+    once found: a ticket keeps its display ID and is never deleted, so the pair never goes stale
+    (a live page's poll needs only the id; docs/performance.md)."""
+    key = display_id.upper()
+    if (known := _KNOWN_IDS.get(key)) is not None:
+        return known
+    found_id = found(db.session.scalar(_ID_BY_DISPLAY_ID, {"display_id": key}), f"No ticket {display_id}.")
+    if len(_KNOWN_IDS) >= KNOWN_IDS_MAX:
+        _KNOWN_IDS.clear()
+    _KNOWN_IDS[key] = found_id
+    return found_id
+
+
+def forget_ticket_ids() -> None:
+    _KNOWN_IDS.clear()
 
 
 def clean_title(value) -> str:

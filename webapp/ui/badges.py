@@ -65,7 +65,7 @@ def _queue_row(t, prefix: str, now, ticked: bool = False) -> str:
     href, display_id = escape(prefix + t.display_id), escape(t.display_id)
     who = _who_cell(t.assignee) if t.assignee else _NOBODY_CELL
     return (
-        f'<tr class="sev-row-{t.severity:d}">'
+        f'<tr class="sev-row-{t.severity:d}" data-id="{display_id}">'
         f'<td class="col-pick"><input type="checkbox" class="pick" name="ticket" form="bulk-form" '
         f'value="{display_id}:{t.version:d}" aria-label="Select {display_id}"{" checked" if ticked else ""}></td>'
         f'<td class="col-id"><a class="mono" href="{href}">{display_id}</a></td>'

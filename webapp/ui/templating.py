@@ -87,7 +87,9 @@ def unread_notifications() -> int:
 
     if not has_request_context() or not current_user.is_authenticated:
         return 0
-    return inbox.unread_count(current_user)
+    if "unread_notifications" not in g:  # a live page read it with its change stamp (web.live)
+        g.unread_notifications = inbox.unread_count(current_user)
+    return g.unread_notifications
 
 
 def status_label(status: str) -> str:

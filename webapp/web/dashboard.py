@@ -9,7 +9,7 @@ from ..services.bulk import BULK_MAX
 from ..services.listing import ME, ListFilter, list_page, queue_categories
 from ..services.search import ticket_named
 from ..services.users import assignable_users
-from . import bp
+from . import bp, live
 from .forms import CtiChoices, cti_choices
 from ..ui.rendering import render, wants_fragment
 
@@ -47,8 +47,16 @@ def _queue_page(filters: ListFilter, endpoint: str):
     named, exists = ticket_named(filters.q)
     if exists and _submitted():
         return redirect(url_for("web.ticket", display_id=named), 303)
-    return queue_page(filters, endpoint, after=request.args.get("after"), before=request.args.get("before"),
-                      status=422 if filters.search_error else 200, named=(named, exists))
+    args = {"after": request.args.get("after"), "before": request.args.get("before"),
+            "status": 422 if filters.search_error else 200, "named": (named, exists)}
+    if wants_fragment():  # a filter or a page swapped in by htmx; live polls ask for the whole page
+        return queue_page(filters, endpoint, **args)
+    poll = live.queue_poll()
+    if poll.response is not None:
+        return poll.response
+    live.watched("queue", poll.etag)
+    page = queue_page(filters, endpoint, **args)
+    return live.tagged(page, poll.etag) if page.status_code == 200 else page
 
 
 def queue_page(filters: ListFilter, endpoint: str, *, after=None, before=None, status: int = 200, oob=(),

@@ -5,9 +5,9 @@ from functools import cached_property
 from flask import flash, redirect, url_for
 from flask_login import current_user
 
-from ..models import Status, Ticket
-from ..services import NotFound, audit, comments, watchers
-from ..services.tickets import TRANSITIONS, auto_close_at, get_ticket
+from ..models import Face, Status, Ticket
+from ..services import NotFound, audit, comments, presence, watchers
+from ..services.tickets import TRANSITIONS, auto_close_at, get_ticket, ticket_id
 from ..services.users import assignable_users
 from .forms import cti_choices
 from ..ui.rendering import render, wants_fragment
@@ -27,6 +27,22 @@ def ticket_from_url(display_id: str) -> Ticket:
     if not re.fullmatch(r"[Vv]\d{9}", display_id):
         raise NotFound(f"No ticket {display_id}.")
     return get_ticket(display_id)
+
+
+def id_from_url(display_id: str) -> int:
+    """The id of the ticket such a URL names, without loading it (services.tickets.ticket_id)."""
+    if not re.fullmatch(r"[Vv]\d{9}", display_id):
+        raise NotFound(f"No ticket {display_id}.")
+    return ticket_id(display_id)
+
+
+class PresentFace(Face):
+    """A present person as the avatar macro draws them (username and display name)."""
+
+    def __init__(self, present):
+        self.present, self.display_name = present, present.name
+        self.username, self.state, self.words, self.editing = (
+            f"user{present.user_id}", present.state, present.words, present.editing)
 
 
 class TicketView:
@@ -58,6 +74,11 @@ class TicketView:
     @cached_property
     def _tab_counts(self) -> tuple[int, int]:
         return comments.tab_counts(self.ticket)
+
+    @cached_property
+    def present(self):
+        """Everyone else with this ticket open (services.presence), with a face each."""
+        return [PresentFace(p) for p in presence.others(self.ticket.id, current_user)]
 
     @cached_property
     def watchers(self):

@@ -5,12 +5,12 @@ from flask_login import current_user
 from ..auth.access import STAFF, access
 from ..models import Ticket
 from ..services import ValidationError, inbox
-from ..services.tickets import create_ticket as create_ticket_service
+from ..services.tickets import create_ticket as create_ticket_service, get_ticket
 from ..services.users import assignable_users
-from . import bp
+from . import bp, live
 from .forms import cti_choices, id_prefix, ticket_values
-from ..ui.rendering import render, render_widget
-from .ticket_page import EDITOR_BLOCKS, render_ticket, ticket_from_url
+from ..ui.rendering import render, render_widget, wants_fragment
+from .ticket_page import EDITOR_BLOCKS, id_from_url, render_ticket, ticket_from_url
 
 PREVIEW_FIELDS = ("body", "overview")
 
@@ -53,12 +53,23 @@ def _new_ticket_form(values: dict, errors: dict, status: int):
 
 
 def _tab(display_id: str, tab: str):
-    """A tab of the ticket page; an unknown ID raises NotFound, which renders the 404 page."""
-    ticket = ticket_from_url(display_id)
+    """A tab of the ticket page; an unknown ID raises NotFound, which renders the 404 page. A live
+    page's poll that finds nothing new is answered 304 before the ticket is even loaded."""
+    if wants_fragment():  # a tab swapped in by htmx; live polls ask for the whole page
+        ticket = ticket_from_url(display_id)
+        return _canonical(ticket, display_id) or render_ticket(ticket, "tabs", tab=tab)
+    ticket_id = id_from_url(display_id)
+    poll = live.ticket_poll(ticket_id)
+    if poll.response is not None:
+        return poll.response
+    ticket = get_ticket(ticket_id)
     if redirect_to := _canonical(ticket, display_id):
         return redirect_to
-    inbox.read_ticket(current_user, ticket)
-    return render_ticket(ticket, "tabs", tab=tab)
+    etag = poll.etag
+    if poll.waiting and inbox.mark_all_read(current_user, ticket=ticket):  # opening a ticket reads its notifications
+        etag = live.ticket_poll(ticket_id).etag  # the bell it shows has moved
+    live.watched("ticket", etag)
+    return live.tagged(render_ticket(ticket, "tabs", tab=tab), etag)
 
 
 @bp.get("/tickets/<display_id>")
