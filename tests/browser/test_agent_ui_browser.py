@@ -204,8 +204,16 @@ def test_inline_title_and_overview_edits(page, live_server):
     expect(page.locator("#ticket-badges .status")).to_have_text("In Progress")
 
 
+def hold_live_polls(page) -> None:
+    """The page hears of no change (its live polls never arrive): as if the change landed between
+    two polls, so the stale path is what this test sees, never a page already refreshed."""
+    page.route("**/*", lambda route: route.abort() if route.request.headers.get("x-live-poll")
+               else route.continue_())
+
+
 def test_a_stale_change_is_refused_with_a_fresh_view(browser, page, live_server):
     w = start_with_a_ticket(page, live_server, "Contested ticket")
+    hold_live_polls(page)
     other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     login(other, live_server, w["agent"])
     other.goto(page.url)
