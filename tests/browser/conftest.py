@@ -106,6 +106,17 @@ def browser(live_server):
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_page_outlives_its_test(request):
+    """Close every browser context a test opened, even one it left open by failing: an open live
+    page polls the live server every second, and a poll answered while a later test holds the
+    shared session on its own connection would run on that connection from another thread."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in list(request.getfixturevalue("browser").contexts):
+            context.close()
+
+
 @pytest.fixture
 def page(browser, request):
     """A fresh browser context per test; a screenshot is kept under test-artifacts/ on failure."""
