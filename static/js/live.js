@@ -106,14 +106,19 @@
     warnConflicts();
   }
 
+  // Nothing is swapped while one of the page's own htmx requests is out: its answer is the fresher.
+  var inflight = 0;
+  document.addEventListener("htmx:before:request", function () { inflight++; });
+  document.addEventListener("htmx:finally:request", function () { inflight = Math.max(0, inflight - 1); });
+
   function poll() {
-    if (busy) return schedule();
+    if (busy || inflight) return schedule();
     busy = true;
     var headers = { "X-Live-Poll": "1", "X-Presence": kind === "ticket" ? presenceState() : "viewing" };
     if (etag) headers["If-None-Match"] = '"' + etag + '"';
     fetch(location.pathname + location.search, { headers: headers, cache: "no-store", credentials: "same-origin" })
       .then(function (response) {
-        if (response.status === 200 && response.url.split("#")[0] === location.href.split("#")[0]) {
+        if (response.status === 200 && !inflight && response.url.split("#")[0] === location.href.split("#")[0]) {
           return response.text().then(apply);
         }
       })
