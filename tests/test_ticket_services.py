@@ -125,14 +125,22 @@ def test_display_id_collision_is_retried(agent, cti, monkeypatch):
 
 
 @pytest.mark.postgres
-def test_a_new_ticket_its_event_and_its_outbox_row_are_one_statement(agent, cti):
-    """One round trip on PostgreSQL (a data-modifying CTE); SQLite writes them one after another."""
+def test_a_new_ticket_its_event_and_its_outbox_row_are_one_statement(agent, cti, monkeypatch):
+    """One round trip on PostgreSQL (a data-modifying CTE); SQLite writes them one after another.
+
+    Counted without the dispatch the commit asks for: here it would run inline after the commit,
+    in production it is the worker's job (its own writes, the filer's watch among them, are
+    tests/test_webhooks.py's `_dispatch_step` count)."""
+    from webapp.services import base
     from .web.test_queries import recorded_queries
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no data-modifying CTEs")
+    asked = []
+    monkeypatch.setattr(base, "_enqueue", lambda func_path, *args: asked.append(func_path))
     with recorded_queries() as statements:
         ticket = create(agent, cti)
+    assert asked == ["webapp.jobs.tasks.dispatch_outbox"]  # the dispatch is asked for, once
     writes = [text for text, _ in statements if "INSERT" in text]
     assert len(writes) == 1
     assert all(f"INSERT INTO {table}" in writes[0] for table in ("ticket", "audit_event", "outbox_event"))

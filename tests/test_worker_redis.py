@@ -101,7 +101,9 @@ def test_rq_cron_schedules_the_hourly_sweep_and_purge_and_the_minutely_requeue(r
     scheduled = {job.func_name: job for job in load_schedule(redis_url, queue_name, monkeypatch).get_jobs()}
     assert set(scheduled) == {"webapp.jobs.tasks.sweep", "webapp.jobs.tasks.requeue_undelivered",
                               "webapp.jobs.tasks.purge_idempotency_records", "webapp.jobs.tasks.prune_deliveries",
-                              "webapp.jobs.tasks.resume_bulk_jobs"}
+                              "webapp.jobs.tasks.resume_bulk_jobs", "webapp.jobs.tasks.send_digests"}
+    digests = scheduled["webapp.jobs.tasks.send_digests"]
+    assert (digests.cron, digests.queue_name) == ("5 * * * *", queue_name)
     purge = scheduled["webapp.jobs.tasks.purge_idempotency_records"]
     assert (purge.cron, purge.queue_name) == ("30 * * * *", queue_name)
     prune = scheduled["webapp.jobs.tasks.prune_deliveries"]
