@@ -7,6 +7,7 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import AuditEvent, Notification, Ticket, User
+from ..db.sql import in_ids
 from ..db.utc import utcnow
 from . import mail_message
 from .base import commit, get_or_404
@@ -44,9 +45,12 @@ def unread_count(user: User) -> int:
 
 @cache
 def _unread_count() -> sa.Select:
-    unread = (sa.select(Notification.id)
-              .where(Notification.recipient_id == sa.bindparam("user_id", type_=sa.Integer),
-                     Notification.read_at.is_(None))
+    return unread_count_of(sa.bindparam("user_id", type_=sa.Integer))
+
+
+def unread_count_of(user_id) -> sa.Select:
+    """SELECT the capped unread count of `user_id` (a parameter or a column), on the partial index."""
+    unread = (sa.select(Notification.id).where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
               .limit(UNREAD_CAP + 1).subquery())
     return sa.select(sa.func.count()).select_from(unread)
 
@@ -92,11 +96,11 @@ def mark_read_ids(user: User, ids: list[int]) -> int:
     """Mark the notifications `ids` read, all or none: any id that is not one of `user`'s is
     NotFound; returns how many were unread. One read and one write, however many ids."""
     owned = set(db.session.scalars(sa.select(Notification.id).where(
-        Notification.recipient_id == user.id, Notification.id.in_(ids))))
+        Notification.recipient_id == user.id, in_ids(Notification.id, ids))))
     if missing := [ident for ident in ids if ident not in owned]:
         raise NotFound(f"No notification {missing[0]}.")
     marked = db.session.execute(
-        sa.update(Notification).where(Notification.id.in_(ids), Notification.read_at.is_(None))
+        sa.update(Notification).where(in_ids(Notification.id, ids), Notification.read_at.is_(None))
         .values(read_at=utcnow()), execution_options={"synchronize_session": False})
     commit()
     return marked.rowcount

@@ -8,13 +8,13 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import AuditEvent, Notification, Ticket, User
-from .inbox import UNREAD_CAP
+from .inbox import unread_count_of
 
 
 def queue_stamp(user: User) -> tuple[str, str, int]:
     """(global stamp, page stamp, unread count). The page stamp moves when any ticket changes (its
     updated_at), when an admin event lands (people, CTI, views), and when the person's notifications
-    change; the unread count (capped as services.inbox counts it) is the header bell's, so the page
+    change; the unread count (services.inbox's capped count) is the header bell's, so the page
     needs no other query for it."""
     row = db.session.execute(_queue_stamp(), {"user_id": user.id}).one()
     return _joined(row[:3]), _joined(row[3:]), row[-1]
@@ -43,9 +43,7 @@ def _global() -> tuple:
 
 def _notifications(user_id) -> tuple:
     newest = sa.select(sa.func.max(Notification.id)).where(Notification.recipient_id == user_id)
-    unread = sa.select(Notification.id).where(Notification.recipient_id == user_id, Notification.read_at.is_(None)) \
-        .limit(UNREAD_CAP + 1).subquery()
-    return newest.scalar_subquery(), sa.select(sa.func.count()).select_from(unread).scalar_subquery()
+    return newest.scalar_subquery(), unread_count_of(user_id).scalar_subquery()
 
 
 def _admin_events():

@@ -14,7 +14,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import AuditEvent, Mail, Notification, Reason, Role, Status, Ticket, User
-from ..db.sql import insert_rows_or_skip
+from ..db.sql import in_ids, insert_rows_or_skip
 from . import mentions, notify_prefs, watchers
 from .base import after_commit
 
@@ -41,7 +41,7 @@ def fan_out(event_ids: list[int], now) -> int:
     events = db.session.execute(
         sa.select(AuditEvent.id, AuditEvent.ticket_id, AuditEvent.actor_id, AuditEvent.action,
                   AuditEvent.before, AuditEvent.after, AuditEvent.created_at)
-        .where(AuditEvent.id.in_(event_ids), AuditEvent.ticket_id.is_not(None), AuditEvent.action.in_(TOLD_OF))
+        .where(in_ids(AuditEvent.id, list(event_ids)), AuditEvent.ticket_id.is_not(None), AuditEvent.action.in_(TOLD_OF))
         .order_by(AuditEvent.id)).all()
     if not events:
         return 0
@@ -126,7 +126,7 @@ def _creators(ticket_ids: set[int]) -> dict[int, int]:
     """ticket id → who filed it, for the status events of a batch (one query, none without them)."""
     if not ticket_ids:
         return {}
-    return dict(db.session.execute(sa.select(Ticket.id, Ticket.creator_id).where(Ticket.id.in_(sorted(ticket_ids)))).all())
+    return dict(db.session.execute(sa.select(Ticket.id, Ticket.creator_id).where(in_ids(Ticket.id, sorted(ticket_ids)))).all())
 
 
 def _people_named(events) -> dict[str, int]:
@@ -153,5 +153,5 @@ def _people(user_ids: set) -> dict[int, object]:
     if not user_ids:
         return {}
     rows = db.session.execute(sa.select(User.id, User.active, User.role, User.email, User.notify_prefs)
-                              .where(User.id.in_(sorted(user_ids))))
+                              .where(in_ids(User.id, sorted(user_ids))))
     return {row.id: row for row in rows}

@@ -7,12 +7,14 @@ memory (the embedded mode runs one). Nothing here needs a backup: a Redis flush 
 looking for at most one poll interval.
 """
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from flask import current_app
 
+log = logging.getLogger(__name__)
 TTL_SECONDS = 15
 STATES = {
     "viewing": "is viewing",
@@ -98,12 +100,13 @@ class RedisPresence:
             self._redis.pipeline().hset(key, str(user_id), json.dumps([name, state, now + TTL_SECONDS])) \
                 .expire(key, TTL_SECONDS * 2).execute()
         except Exception:  # presence is a courtesy: Redis down shows nobody, it never fails a page
-            pass
+            log.warning("presence not recorded: Redis unavailable", exc_info=True)
 
     def read(self, ticket_id, now) -> list[Present]:
         try:
             entries = self._redis.hgetall(f"presence:{ticket_id}")
         except Exception:
+            log.warning("presence not read: Redis unavailable", exc_info=True)
             return []
         found = []
         for user_id, value in entries.items():

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import Role, Ticket, User, Watch
-from ..db.sql import insert_rows_or_skip
+from ..db.sql import in_ids, insert_rows_or_skip
 from ..db.utc import utcnow
 from . import audit
 from .base import commit
@@ -80,7 +80,7 @@ def watching(ticket_ids: list[int]) -> dict[int, set[int]]:
     """ticket id → the ids of the people watching it, for a batch of tickets (one query)."""
     found: dict[int, set[int]] = {ticket_id: set() for ticket_id in ticket_ids}
     if ticket_ids:
-        rows = db.session.execute(sa.select(Watch.ticket_id, Watch.user_id).where(Watch.ticket_id.in_(ticket_ids)))
+        rows = db.session.execute(sa.select(Watch.ticket_id, Watch.user_id).where(in_ids(Watch.ticket_id, ticket_ids)))
         for ticket_id, user_id in rows:
             found[ticket_id].add(user_id)
     return found
