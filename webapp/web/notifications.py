@@ -5,8 +5,7 @@ from flask_login import current_user
 from ..auth.access import PUBLIC, STAFF, access
 from ..extensions import csrf, db
 from ..models import User
-from ..services import inbox, mail_message, mentions, notify_prefs, watchers
-from ..services.base import commit
+from ..services import inbox, mail_message, mentions, notify_prefs, profile, watchers
 from ..services.listing import decode_cursor
 from ..ui.rendering import render, render_widget, wants_fragment
 from . import bp
@@ -92,9 +91,7 @@ def unsubscribe(token):
     reason = found[1]
     label = notify_prefs.REASONS[notify_prefs.Reason(reason)]
     if request.method == "POST":
-        modes = notify_prefs.modes(person)
-        if modes[notify_prefs.Reason(reason)] in (notify_prefs.EMAIL, notify_prefs.DIGEST):
-            person.notify_prefs = {**(person.notify_prefs or {}), reason: notify_prefs.INAPP}
-            commit()
+        if notify_prefs.modes(person)[notify_prefs.Reason(reason)] in (notify_prefs.EMAIL, notify_prefs.DIGEST):
+            profile.set_notification_modes(person, {reason: notify_prefs.INAPP})  # audited, as from the profile
         return render_template("web/unsubscribed.html", label=label, done=True, token=token)
     return render_template("web/unsubscribed.html", label=label, done=False, token=token)
