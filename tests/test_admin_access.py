@@ -29,6 +29,8 @@ ADMIN_ROUTES = [
     ("POST", "/admin/cti/item/{item}/reactivate"),
     ("POST", "/admin/cti/item/{item}/delete"),
     ("GET", "/admin/log"),
+    ("GET", "/admin/attachments"),
+    ("POST", "/admin/attachments/{removed}/purge"),
 ]
 FORM = {"name": "Renamed", "password": "a new password 123", "display_name": "New Name",
         "username": "newbie", "role": "AGENT", "parent_id": ""}
@@ -41,7 +43,20 @@ def world(make):
     agent = make.user("agent")
     robot = make.user("robot", role=Role.SERVICE)
     _, _, item = make.cti("Infra", "Servers", "Web")
-    return {"agent": agent.id, "robot": robot.id, "item": item.id, "robot_key": robot.plain_api_key}
+    return {"agent": agent.id, "robot": robot.id, "item": item.id, "robot_key": robot.plain_api_key,
+            "removed": _removed_attachment(make.ticket(actor=agent), agent)}
+
+
+def _removed_attachment(ticket, uploader) -> int:
+    """A file removed from a ticket and still kept: what an admin may purge."""
+    import io
+
+    from webapp.services.attachment_files import Upload
+    from webapp.services.attachments import add_attachments, remove_attachment
+
+    (attachment,) = add_attachments(uploader, ticket, [Upload("old.log", None, io.BytesIO(b"x"))])
+    remove_attachment(uploader, ticket, attachment)
+    return attachment.id
 
 
 def call(client, method, template, world, **kwargs):
@@ -63,7 +78,7 @@ def test_route_table_covers_every_admin_route(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     adapter = app.url_map.bind("localhost")
-    ids = {"agent": 1, "robot": 2, "item": 3}
+    ids = {"agent": 1, "robot": 2, "item": 3, "removed": 4}
     covered = {(adapter.match(path.format(**ids), method=method)[0], method) for method, path in ADMIN_ROUTES}
     assert covered == declared
 

@@ -26,19 +26,23 @@ BIG_TABLES = ("ticket", "comment", "audit_event")
 PAGES = {
     "/": 5, "/?assignee=me": 5, "/?assignee=unassigned": 5, "/?queue={queue}": 5, "/?severity=1": 5,
     "/?status=RESOLVED": 5, "/?status=all": 5, "/?assignee={me}&status=CLOSED": 5, "/my-tickets": 4,
-    "/tickets/{id}": 10, "/tickets/{id}/comments": 11, "/tickets/{id}/audit": 11,
+    # +1 each for the sidebar's linked tickets (services.links.links_of, one query), and +1 on the
+    # overview and comments tabs for the ticket's files (services.attachments.attachments_of)
+    "/tickets/{id}": 12, "/tickets/{id}/comments": 13, "/tickets/{id}/audit": 12,
     # searches: a word of one ticket, one of 2 % (by relevance, in other orders, with filters); the
     # newest and recently updated orders
     "/?q=12345": 5, "/?q=web07": 5, "/?q=web07&sort=queue&status=all": 5, "/?q=web07&assignee=me": 5,
     "/?q=12345&sort=newest": 5, "/?sort=newest": 5, "/?sort=updated&status=all": 5,
 }
 HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
-FRAGMENTS = {"/?severity=2": 2, "/tickets/{id}/comments": 4, "/tickets/{id}/audit": 4}  # what htmx swaps in
+# what htmx swaps in; the comments tab lists the ticket's files beside its comments (+1)
+FRAGMENTS = {"/?severity=2": 2, "/tickets/{id}/comments": 5, "/tickets/{id}/audit": 4}
 API_PAGES = {
     "/api/tickets?limit=25": 2, "/api/tickets?status=OPEN,IN_PROGRESS&limit=25": 2,
     "/api/tickets?severity=1,2": 2, "/api/tickets?categoryId={queue}": 2, "/api/tickets?assigneeId={me}": 2,
     "/api/tickets?assigneeId=none&status=OPEN": 2, "/api/tickets?updatedSince=2026-01-01T00:00:00Z": 2,
-    "/api/tickets/{id}": 2, "/api/tickets/{id}/comments": 3, "/api/tickets/{id}/audit": 3,
+    # a single ticket: +1 for its `links` (services.links.links_of, one query)
+    "/api/tickets/{id}": 3, "/api/tickets/{id}/comments": 3, "/api/tickets/{id}/audit": 3,
     "/api/tickets?q=12345": 2, "/api/tickets?q=web07&severity=1": 2, "/api/tickets?q=web07&sort=updated": 2,
     "/api/tickets?q=web07&sort=newest&limit=25": 2, "/api/tickets?sort=newest": 2,
 }

@@ -51,10 +51,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .auth.access import check_declarations
     from .db import pool, reuse
     from .http import errors, plain_http
-    from .services import egress
+    from .services import attachment_store, egress
     from .ui import templating
 
     egress.parse_networks(app.config["WEBHOOK_ALLOWED_NETWORKS"])  # a typo stops the app here
+    attachment_store.check_setting(app.config["ATTACHMENT_STORAGE"])  # and here
     ops.init_app(app)
     ratelimit.init_app(app)
     scheduler = jobs.init_app(app)
@@ -73,7 +74,7 @@ def _register_request_hooks(app: Flask, *, scheduler) -> None:
     """Every before/after/teardown request hook of the app, here and nowhere else, in the order they run.
 
     Before a request: 1. the latency timer (it measures everything after it); 2. the request id (log
-    lines and refusals carry it); 3. a streamed (chunked) body read and held to MAX_CONTENT_LENGTH,
+    lines and refusals carry it); 3. the body limit (MAX_CONTENT_LENGTH, or the upload limit on routes taking files), a streamed (chunked) body read and held to it,
     before anything parses it; then Flask-WTF's CSRF check (registered by the extension); 4. the
     embedded scheduler's start, once; 5. the API key's rate budget (before the access check, so
     refused calls spend budget too); 6. the route's declared access policy.
@@ -83,12 +84,12 @@ def _register_request_hooks(app: Flask, *, scheduler) -> None:
     """
     from .api.ratelimit import budget_headers, spend_budget
     from .auth.access import enforce_access
-    from .http.bodies import cap_streamed_body
+    from .http.bodies import cap_request_body
     from .ops.http import finish_response, start_request
     from .ops.metrics import observe, start_timer
 
     # Ahead of the hooks extensions registered at init (Flask-WTF's CSRF check), so refusals are timed too.
-    app.before_request_funcs.setdefault(None, [])[:0] = [start_timer, start_request, cap_streamed_body]
+    app.before_request_funcs.setdefault(None, [])[:0] = [start_timer, start_request, cap_request_body]
     for hook in (*([scheduler.ensure_started] if scheduler else []), spend_budget, enforce_access):
         app.before_request(hook)
     for hook in reversed((budget_headers, observe, finish_response)):

@@ -64,6 +64,7 @@ def from_env(env: dict | None = None, instance: Path | None = None) -> dict:
         # Connections a bulk job changes its chunks on side by side (PostgreSQL; SQLite uses one).
         "BULK_WORKERS": int(env.get("BULK_WORKERS") or 3),
         **mail_settings(env, embedded),
+        **attachment_settings(env),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), not embedded),
@@ -92,6 +93,23 @@ def mail_settings(env, embedded: bool) -> dict:
         "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS") or 6),
         "MAIL_TIMEOUT_SECONDS": float(env.get("MAIL_TIMEOUT_SECONDS") or 10),
         "DIGEST_HOUR": int(env.get("DIGEST_HOUR") or 8),  # the daily digest goes out at this hour, each person's time
+    }
+
+
+MIB = 1024 * 1024
+
+
+def attachment_settings(env) -> dict:
+    """Where attachment bytes live (`db`, or `s3://bucket[/prefix]` with an optional endpoint for
+    MinIO and the like; credentials from the usual AWS_* variables) and how much a file, a ticket
+    and one upload may hold."""
+    return {
+        "ATTACHMENT_STORAGE": env.get("ATTACHMENT_STORAGE") or "db",
+        "ATTACHMENT_S3_ENDPOINT": env.get("ATTACHMENT_S3_ENDPOINT") or None,
+        "ATTACHMENT_S3_REGION": env.get("ATTACHMENT_S3_REGION") or "us-east-1",
+        "ATTACHMENT_MAX_BYTES": int(env.get("ATTACHMENT_MAX_BYTES") or 25 * MIB),
+        "ATTACHMENT_TICKET_MAX_BYTES": int(env.get("ATTACHMENT_TICKET_MAX_BYTES") or 250 * MIB),
+        "ATTACHMENT_MAX_FILES": int(env.get("ATTACHMENT_MAX_FILES") or 20),
     }
 
 

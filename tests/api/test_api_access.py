@@ -1,5 +1,7 @@
 """Every API route against every kind of caller: no key, a wrong key, a deactivated key, and
 the keys of a service account, an agent and an admin."""
+import io
+
 import pytest
 
 from webapp.auth.access import API
@@ -23,6 +25,14 @@ ROUTES = [
     ("GET", "/api/tickets/{ticket}/watchers", None, 200),
     ("POST", "/api/tickets/{ticket}/watchers", None, 201),
     ("DELETE", "/api/tickets/{ticket}/watchers", None, 204),
+    ("GET", "/api/tickets/{ticket}/links", None, 200),
+    ("POST", "/api/tickets/{ticket}/links", "new link", 201),
+    ("DELETE", "/api/tickets/{ticket}/links/{link}", None, 204),
+    ("POST", "/api/tickets/{ticket}/attachments", "upload", 201),
+    ("GET", "/api/tickets/{ticket}/attachments", None, 200),
+    ("GET", "/api/tickets/{ticket}/attachments/{attachment}", None, 200),
+    ("GET", "/api/tickets/{ticket}/attachments/{attachment}/content", None, 200),
+    ("DELETE", "/api/tickets/{ticket}/attachments/{attachment}", None, 204),
     ("GET", "/api/notifications", None, 200),
     ("POST", "/api/notifications/read", {"all": True}, 200),
     ("POST", "/api/tickets/bulk", "bulk change", 200),
@@ -48,7 +58,8 @@ ALLOWED = ["service", "agent", "admin"]
 def world(make, keys, n8n_cti, n8n_body):
     category, cti_type, _ = n8n_cti
     ticket = make.ticket(actor=keys.service, cti=n8n_cti)
-    return {"category": category.id, "type": cti_type.id, "ticket": ticket, "body": n8n_body}
+    return {"category": category.id, "type": cti_type.id, "ticket": ticket, "body": n8n_body,
+            "spare": make.ticket(actor=keys.service, cti=n8n_cti)}  # to link the ticket to
 
 
 def _call(api, keys, world, kind, method, path, body):
@@ -59,21 +70,40 @@ def _call(api, keys, world, kind, method, path, body):
     from webapp.services.comments import add_comment
     from webapp.services.saved_views import create_view
 
-    comment = view = job = None
+    comment = view = job = attachment = None
+    if "{attachment}" in path:  # the caller's own, so it may remove it
+        attachment = _uploaded(keys.user(kind) or keys.service, world["ticket"])
     if "{comment}" in path:
         comment = add_comment(keys.user(kind) or keys.service, world["ticket"], f"by {kind}").id
+    link = None
+    if "{link}" in path:
+        from webapp.services.links import add_link
+        link = add_link(keys.service, world["ticket"], "relates_to", world["spare"].display_id).id
     if "{view}" in path:
         view = create_view(keys.user(kind) or keys.service, name=f"by {kind}", filters={}).id
     if "{job}" in path:  # the caller's own: others' jobs are not shown
         job = start_job(keys.user(kind) or keys.service, clean_changes({"severity": 2}),
                         targets=[Target(world["ticket"].display_id)], enqueue=False).id
     path = path.format(comment=comment, view=view, ticket=world["ticket"].display_id,
-                       category=world["category"], type=world["type"], job=job)
+                       category=world["category"], type=world["type"], job=job, attachment=attachment,
+                       link=link)
     if body == "new ticket":
         body = world["body"]
+    elif body == "upload":
+        return api.as_key(keys.key(kind)).request(method, path, data={"file": (io.BytesIO(b"log"), "run.log")},
+                                                  content_type="multipart/form-data")
+    elif body == "new link":
+        body = {"kind": "relates_to", "ticket": world["spare"].display_id}
     elif body == "bulk change":
         body = {"tickets": [world["ticket"].display_id], "changes": {"severity": 2}}
     return api.as_key(keys.key(kind)).request(method, path, json=body)
+
+
+def _uploaded(actor, ticket) -> int:
+    from webapp.services.attachment_files import Upload
+    from webapp.services.attachments import add_attachments
+
+    return add_attachments(actor, ticket, [Upload("run.log", None, io.BytesIO(b"log"))])[0].id
 
 
 @pytest.mark.parametrize("kind", REFUSED)
@@ -97,7 +127,8 @@ def test_every_api_route_is_in_the_access_table(app):
     listed = {(method, path.split("?")[0]) for method, path, _, _ in ROUTES}
     served = {
         (method, rule.rule.replace("<ref>", "{ticket}").replace("<comment_id>", "{comment}")
-         .replace("<view_id>", "{view}").replace("<job>", "{job}"))
+         .replace("<view_id>", "{view}").replace("<job>", "{job}").replace("<attachment_id>", "{attachment}")
+         .replace("<link_id>", "{link}"))
         for rule in app.url_map.iter_rules()
         if getattr(app.view_functions[rule.endpoint], "access_policy", None) == API
         for method in rule.methods - {"HEAD", "OPTIONS"}

@@ -4,6 +4,7 @@ tests/security/test_authorization_matrix.py checks every row against six callers
 rule is missing here or a row names a rule that no longer exists; test_csrf_walk.py walks the
 state-changing HTML rows. Placeholders in paths and bodies are filled from `World`.
 """
+import io
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ class Route:
     expect: dict
     form: dict = field(default_factory=dict)
     json: dict | None = None
+    files: dict = field(default_factory=dict)  # form field -> (file name, bytes), sent multipart
 
     @property
     def id(self) -> str:
@@ -111,7 +113,12 @@ ROUTES = [
     R("web.read_notification", "POST", "/notifications/{notification}/read", {**staff(303), AGENT: 404}),  # admin's
     R("web.read_all_notifications", "POST", "/notifications/read-all", staff(303)),
     R("web.watch_ticket", "POST", TICKET + "/watch", staff(303)),
+    R("web.add_attachments", "POST", TICKET + "/attachments", staff(303), files={"files": ("notes.txt", b"disk full")}),
+    R("web.attachment", "GET", TICKET + "/attachments/{attachment}/boot.log", staff(200)),
+    R("web.remove_attachment", "POST", TICKET + "/attachments/{attachment}/remove", staff(303)),
     R("web.unwatch_ticket", "POST", TICKET + "/unwatch", staff(303)),
+    R("web.add_link", "POST", TICKET + "/links", staff(303), form={"kind": "parent_of", "ticket": "{spare_ticket}"}),
+    R("web.remove_link", "POST", TICKET + "/links/{link}/remove", staff(303)),
     # the signed token in a mail's List-Unsubscribe link is the credential (RFC 8058), no session
     R("web.unsubscribe", "GET", "/notifications/unsubscribe/{unsubscribe}", public(200)),
     R("web.unsubscribe", "POST", "/notifications/unsubscribe/{unsubscribe}", public(200)),
@@ -142,6 +149,8 @@ ROUTES = [
     # the admin panel
     R("admin.overview", "GET", "/admin", admin(200)),
     R("admin.log", "GET", "/admin/log", admin(200)),
+    R("admin.attachments", "GET", "/admin/attachments", admin(200)),
+    R("admin.purge_attachment", "POST", "/admin/attachments/{removed_attachment}/purge", admin(303)),
     R("admin.users", "GET", "/admin/users", admin(200)),
     R("admin.user_new", "GET", "/admin/users/new", admin(200)),
     R("admin.user_new", "POST", "/admin/users/new", admin(303),
@@ -204,8 +213,16 @@ ROUTES = [
     R("api.delete_view", "DELETE", API_VIEW, api(204)),
     R("api.view_tickets", "GET", API_VIEW + "/tickets", api(200)),
     R("api.list_watchers", "GET", API_TICKET + "/watchers", api(200)),
+    R("api.add_attachments", "POST", API_TICKET + "/attachments", api(201), files={"file": ("alert.json", b'{"a": 1}')}),
+    R("api.list_attachments", "GET", API_TICKET + "/attachments", api(200)),
+    R("api.get_attachment", "GET", API_TICKET + "/attachments/{robot_attachment}", api(200)),
+    R("api.download_attachment", "GET", API_TICKET + "/attachments/{robot_attachment}/content", api(200)),
+    R("api.remove_attachment", "DELETE", API_TICKET + "/attachments/{robot_attachment}", api(204)),
     R("api.watch_ticket", "POST", API_TICKET + "/watchers", api(201), json={"user": "robot"}),  # itself
     R("api.unwatch_ticket", "DELETE", API_TICKET + "/watchers", api(204)),
+    R("api.list_links", "GET", API_TICKET + "/links", api(200)),
+    R("api.add_link", "POST", API_TICKET + "/links", api(201), json={"kind": "child_of", "ticket": "{spare_ticket}"}),
+    R("api.remove_link", "DELETE", API_TICKET + "/links/{link}", api(204)),
     R("api.list_notifications", "GET", "/api/notifications", api(200)),
     R("api.read_notifications", "POST", "/api/notifications/read", api(200), json={"all": True}),
 ]
@@ -219,6 +236,7 @@ class World:
         from webapp.services.mail_message import unsubscribe_token
         from webapp.services import bulk, bulk_jobs, webhooks
         from webapp.services.comments import add_comment
+        from webapp.services.links import add_link
         from webapp.services.saved_views import create_view
         from webapp.services.users import rotate_api_key
 
@@ -227,6 +245,7 @@ class World:
         robot = make.user("robot", role=Role.SERVICE)
         category, cti_type, item = make.cti("Infra", "Servers", "Web")
         ticket = make.ticket(actor=agent, cti=(category, cti_type, item))
+        linked, spare = (make.ticket(actor=agent, cti=(category, cti_type, item)) for _ in range(2))
         hook = webhooks.create_webhook(admin, name="hook", url="https://n8n.example.com/webhook/y",
                                        secret="s" * 24, active=False)  # inactive: nothing is ever sent
         event = db.session.scalars(db.select(AuditEvent).filter_by(ticket_id=ticket.id)).first()
@@ -246,6 +265,7 @@ class World:
             "comment": add_comment(agent, ticket, "agent note").id,
             "admin_comment": add_comment(admin, ticket, "admin note").id,
             "robot_comment": add_comment(robot, ticket, "robot note").id,
+            "link": add_link(agent, ticket, "relates_to", linked.display_id).id, "spare_ticket": spare.display_id,
             "target": target.id, "robot": robot.id, "webhook": hook.id, "delivery": delivery.id,
             "bulk_job": jobs[agent], "robot_bulk_job": jobs[robot],
             "shared_view": create_view(agent, name="Agent's shared", filters={"severity": "2"}, shared=True).id,
@@ -253,7 +273,22 @@ class World:
             # the admin commented after the agent, so watches: the robot's comment told them of it
             "notification": db.session.scalar(db.select(Notification.id).filter_by(recipient_id=admin.id)),
             "unsubscribe": unsubscribe_token(admin.id, "assigned"),
+            **self._attachments(ticket, agent, robot),
         }
+
+    @staticmethod
+    def _attachments(ticket, agent, robot) -> dict:
+        """An agent's file, a robot's file and a removed file on the ticket."""
+        from webapp.services.attachment_files import Upload
+        from webapp.services.attachments import add_attachments, remove_attachment
+
+        def upload(actor, name):
+            return add_attachments(actor, ticket, [Upload(name, "text/plain", io.BytesIO(b"booting\n"))])[0]
+
+        removed = upload(agent, "old.log")
+        remove_attachment(agent, ticket, removed)
+        return {"attachment": upload(agent, "boot.log").id, "robot_attachment": upload(robot, "robot.log").id,
+                "removed_attachment": removed.id}
 
     def become(self, client, caller: str) -> dict:
         """Sign a fresh `client` in as `caller` (or not); return the headers its requests carry."""
@@ -281,8 +316,9 @@ class World:
     def send(self, client, route: Route, headers=None, **kwargs):
         """Make the row's request, placeholders filled in."""
         body = {"json": self.fill(route.json)} if route.json is not None else {}
-        if route.form:
-            body["data"] = self.fill(route.form)
+        if route.form or route.files:
+            body["data"] = {**self.fill(route.form),
+                            **{name: (io.BytesIO(content), filename) for name, (filename, content) in route.files.items()}}
         return client.open(self.fill(route.path), method=route.method, headers=headers or {}, **body, **kwargs)
 
 

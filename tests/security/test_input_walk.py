@@ -226,7 +226,8 @@ def api_bodies(app) -> list:
     by_endpoint = {"api.create_ticket": "createTicket", "api.update_ticket": "updateTicket",
                    "api.add_comment": "addComment", "api.create_view": "createView", "api.update_view": "updateView",
                    "api.bulk_tickets": "bulkUpdateTickets", "api.edit_comment": "editComment",
-                   "api.watch_ticket": "watchTicket", "api.read_notifications": "readNotifications"}  # endpoint -> operationId
+                   "api.watch_ticket": "watchTicket", "api.read_notifications": "readNotifications",
+                   "api.add_link": "addLink"}  # endpoint -> operationId
     rows = [r for r in ROUTES if r.json is not None]
     assert {r.endpoint for r in rows} == set(by_endpoint)
     found = []

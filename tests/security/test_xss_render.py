@@ -82,3 +82,30 @@ def test_search_snippets_of_the_xss_corpus_hold_nothing_but_marks(app, make):
     assert injections(html) == [] and all(only_marks(row.snippet) for row in rows)
     assert all(injections(row["snippet"]) == [] and only_marks(row["snippet"]) for row in api_rows)
     assert sum("<mark>needle</mark>" in row.snippet for row in rows) == len(CORPUS)
+
+
+def test_attachment_names_from_the_corpus_render_as_text(client, make, auth):
+    """File names are user text too: the ticket page, its audit tab and the admin's purge list with
+    every payload as an uploaded name hold exactly the markup they hold with plain names."""
+    import io
+
+    from webapp.models import Role
+    from webapp.services.attachment_files import Upload
+    from webapp.services.attachments import add_attachments, remove_attachment
+
+    admin = make.user("root", role=Role.ADMIN)
+    auth.login("root")
+
+    def pages(names: list[str]) -> list[list[str]]:
+        ticket = make.ticket(actor=admin)
+        for start in range(0, len(names), 20):
+            added = add_attachments(admin, ticket, [Upload(n, "text/plain", io.BytesIO(b"x")) for n in names[start:start + 20]])
+            remove_attachment(admin, ticket, added[-1])  # some names on the purge list too
+        found = [sorted(injections(client.get(path).get_data(as_text=True))) for path in (
+            f"/tickets/{ticket.display_id}", f"/tickets/{ticket.display_id}/audit")]
+        return found + [sorted(injections(client.get("/admin/attachments").get_data(as_text=True)))]
+
+    plain = pages([f"file-{n}.txt" for n in range(len(CORPUS))])
+    hostile = pages(CORPUS)
+    assert hostile[:2] == plain[:2]
+    assert set(hostile[2]) == set(plain[2])  # the purge list holds both tickets' files by then: same kinds only

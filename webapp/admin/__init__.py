@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import cti, helpers, overview, users  # noqa: E402,F401
+from . import attachments, cti, helpers, overview, users  # noqa: E402,F401

@@ -4,5 +4,5 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from . import (  # noqa: E402,F401
-    bulk, comments, cti, docs, errors, notifications, reports, saved_views, tickets, users, watchers,
+    attachments, bulk, comments, cti, docs, errors, links, notifications, reports, saved_views, tickets, users, watchers,
 )

@@ -48,7 +48,8 @@ def _schema_view(spec: dict, name: str, schema: dict) -> dict:
 
 def _operation_view(spec: dict, method: str, path: str, operation: dict) -> dict:
     body = operation.get("requestBody")
-    body_schema = _resolve(spec, body["content"]["application/json"]["schema"]) if body else None
+    media, body_content = next(iter(body["content"].items())) if body else (None, None)
+    body_schema = _resolve(spec, body_content["schema"]) if body else None
     return {
         "id": operation["operationId"], "method": method.upper(), "path": path,
         "summary": operation["summary"], "description": operation["description"],
@@ -57,7 +58,7 @@ def _operation_view(spec: dict, method: str, path: str, operation: dict) -> dict
              "type": type_label(spec, p["schema"]), "description": p.get("description", "")}
             for p in operation["parameters"]
         ],
-        "body": _schema_name(body["content"]["application/json"]["schema"]) if body else None,
+        "body": (_schema_name(body_content["schema"]) or media) if body else None,
         "fields": _schema_view(spec, "", body_schema)["fields"] if body_schema else [],
         "example": _example(body_schema),
         "responses": [

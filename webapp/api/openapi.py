@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the API, kept true by tests that validate real responses against it."""
 from functools import cache
 
-from . import openapi_reports, openapi_webhooks
+from . import openapi_attachments, openapi_reports, openapi_webhooks
 from ..services.bulk import BULK_MAX, INLINE_MAX
 from ..services.listing import SORT_KEYS
 from ..services.search import Q_MAX, RANKED
@@ -12,9 +12,10 @@ ERRORS = {
     "400": "The body is not valid JSON, or not a JSON object.",
     "401": "Missing, unknown, revoked or deactivated X-Api-Key.",
     "403": "You may not do this: your role, or a shared view that is not yours, forbids it.",
-    "404": ("No such ticket, comment, view, bulk job or notification (another person's personal view or "
+    "404": ("No such ticket, comment, link, view, bulk job or notification (another person's personal view or "
             "notification is not found either)."),
-    "409": "Conflict: the ticket changed since the version you sent, or a concurrent request won.",
+    "409": ("Conflict: the ticket changed since the version you sent, a concurrent request won, or (code "
+            "open_children) resolving or closing a parent whose children are open needs `force`."),
     "413": "The body is larger than the server accepts.",
     "415": "The body is not sent as application/json.",
     "422": "Invalid input; `fields` names each bad field.",
@@ -36,6 +37,8 @@ COMMENT_ID = {"name": "commentId", "in": "path", "required": True, "schema": {"t
 BULK_JOB = {"name": "job", "in": "path", "required": True, "schema": {"type": "string"},
             "description": "The id a bulk change's 202 answered with."}
 VIEW_ID = {"name": "viewId", "in": "path", "required": True, "schema": {"type": "string"}}
+LINK_ID = {"name": "linkId", "in": "path", "required": True, "schema": {"type": "string"},
+           "description": "A link's id, as GET /api/tickets/{ref}/links lists it."}
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX},
      "description": f"Page size (default {LIMIT_DEFAULT})."},
@@ -128,6 +131,9 @@ PATHS = {
                        "Only tickets changed at or after this time (ISO 8601; no zone means UTC)."),
                 _query("dedupKey", {"type": "string"},
                        "Only tickets with this dedupKey, e.g. to resolve a monitor's ticket once it recovers."),
+                _query("parent", {"type": "string"},
+                       "Only the children of this ticket (its display id, V#########; 422 naming `parent` "
+                       "for any other), e.g. to change them all with a bulk `filter`."),
                 *PAGING,
             ],
             description="Paged by a keyset cursor: tickets created while you page never make another "
@@ -230,6 +236,28 @@ PATHS = {
             description="Audited as watch_remove when someone is removed.",
         ),
     },
+    "/api/tickets/{ref}/links": {
+        "get": _operation("listLinks", "Links", "A ticket's links to other tickets",
+                          _ok("TicketLinks", "Its links: parent, children, duplicate of, duplicated by, relates to."),
+                          errors=("404",), params=[TICKET_REF]),
+        "post": _operation(
+            "addLink", "Links", "Link a ticket to another",
+            _ok("TicketLink", "Linked; the link as seen from this ticket.", "201"),
+            errors=(*BODY_ERRORS, "404"), params=[TICKET_REF], body="TicketLinkCreate",
+            description="`kind` is the link as seen from this ticket. Refused (422, naming `kind` or `ticket`): an "
+                        "unknown kind or ticket, a link to itself, a pair already linked (either way round), a "
+                        "second parent, a parent loop. duplicate_of closes this ticket (duplicated_by the other) "
+                        "with a note on both, in the same transaction. Audited on both tickets as link_add.",
+        ),
+    },
+    "/api/tickets/{ref}/links/{linkId}": {
+        "delete": _operation(
+            "removeLink", "Links", "Remove a link",
+            {"204": {"description": "Removed (a duplicate closed by it stays closed).", "headers": {}}},
+            errors=("404",), params=[TICKET_REF, LINK_ID],
+            description="Audited on both tickets as link_remove.",
+        ),
+    },
     "/api/cti/categories": {
         "get": _operation("listCategories", "Routing (CTI)", "List categories",
                           _ok("CategoryPage", "A page of categories by name."), errors=("422",),
@@ -322,7 +350,38 @@ def _report_paths() -> dict:
     return paths
 
 
+def _attachment_paths() -> dict:
+    """Upload, list, read, download and remove a ticket's files."""
+    files = openapi_attachments
+    upload = _operation(
+        "addAttachments", "Attachments", "Attach files (multipart/form-data)",
+        _ok("AttachmentList", "Stored, in the order sent.", "201"), errors=("400", "403", "404", "413", "422"),
+        params=[TICKET_REF], description=files.UPLOAD_DESCRIPTION)
+    upload["requestBody"] = files.UPLOAD_BODY
+    one = [TICKET_REF, files.ATTACHMENT_ID]
+    download = _operation(
+        "downloadAttachment", "Attachments", "Download a file", {"200": {
+            "description": "The bytes; Content-Disposition: attachment (inline for raster images), nosniff.",
+            "headers": {}, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
+        errors=("404",), params=one)
+    return {
+        "/api/tickets/{ref}/attachments": {"post": upload, "get": _operation(
+            "listAttachments", "Attachments", "A ticket's files", _ok("AttachmentList", "Oldest first."),
+            errors=("404",), params=[TICKET_REF])},
+        "/api/tickets/{ref}/attachments/{attachmentId}": {
+            "get": _operation("getAttachment", "Attachments", "A file's details", _ok("Attachment", "The file."),
+                              errors=("404",), params=one),
+            "delete": _operation(
+                "removeAttachment", "Attachments", "Remove a file",
+                {"204": {"description": "Removed; kept until an admin purges it.", "headers": {}}},
+                errors=("403", "404"), params=one, description="Its uploader or an admin. Audited as attachment_remove."),
+        },
+        "/api/tickets/{ref}/attachments/{attachmentId}/content": {"get": download},
+    }
+
+
 PATHS.update(_report_paths())
+PATHS.update(_attachment_paths())
 
 
 @cache
@@ -337,12 +396,13 @@ def openapi_document() -> dict:
                            "integers. Every error is `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
         },
         "security": [{"ApiKey": []}],
-        "tags": [{"name": name} for name in ("Tickets", "Comments", "Watchers", "Notifications", "Routing (CTI)",
+        "tags": [{"name": name} for name in ("Tickets", "Comments", "Attachments", "Links", "Watchers", "Notifications", "Routing (CTI)",
                                              "Users", "Saved views", "Reports")],
         "paths": PATHS,
         "webhooks": openapi_webhooks.WEBHOOKS,
         "components": {
             "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
-            "schemas": {**SCHEMAS, **openapi_reports.SCHEMAS, **openapi_webhooks.SCHEMAS},
+            "schemas": {**SCHEMAS, **openapi_reports.SCHEMAS, **openapi_webhooks.SCHEMAS,
+                        **openapi_attachments.SCHEMAS},
         },
     }

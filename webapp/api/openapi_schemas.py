@@ -4,6 +4,7 @@ from ..services.bulk import BULK_MAX, INLINE_MAX, REF_MAX
 from ..services.comments import BODY_MAX
 from ..services.idempotency import KEY_MAX
 from ..services.inbox import UNREAD_CAP
+from ..services.links import LABELS as LINK_LABELS, REF_MAX as LINK_REF_MAX, SIDES as LINK_KINDS
 from ..services.listing import FILTER_NAMES
 from ..services.saved_views import NAME_MAX as VIEW_NAME_MAX
 from ..services.tickets import DEDUP_KEY_MAX, OVERVIEW_MAX, TITLE_MAX
@@ -138,11 +139,37 @@ SCHEMAS = {
                            "the text escaped, each match in <mark>…</mark> (no other tags), fragments joined "
                            "by … (only the title matched: the overview's first words, unmarked).",
         },
+        "links": {
+            "type": "array", "items": ref("TicketLink"),
+            "description": "GET /api/tickets/{ref} only (not in lists): its links, as GET …/links lists them.",
+        },
     }, required=[
         "id", "displayId", "url", "apiUrl", "title", "overview", "severity", "severityLabel", "status",
         "categoryId", "typeId", "itemId", "category", "type", "item", "assigneeId", "assignee", "creator",
         "dedupKey", "createdAt", "updatedAt", "resolvedAt", "closedAt", "version",
     ]),
+    "LinkedTicket": _object({
+        "id": ID_OUT, "displayId": {"type": "string", "pattern": "^V[0-9]{9}$"}, "title": {"type": "string"},
+        "status": STATUS, "severity": SEVERITY_OUT, "url": {"type": "string", "format": "uri"},
+        "apiUrl": {"type": "string", "format": "uri"},
+    }),
+    "TicketLink": _object({
+        "id": {**ID_OUT, "description": "The link's id (DELETE /api/tickets/{ref}/links/{linkId})."},
+        "kind": {"type": "string", "enum": list(LINK_KINDS),
+                 "description": "What the ticket asked about is to `ticket`: e.g. child_of means `ticket` is "
+                                "its parent, duplicate_of that it was closed as a duplicate of `ticket`."},
+        "label": {"type": "string", "enum": list(LINK_LABELS.values()),
+                  "description": "What `ticket` is to it, as the web page groups them."},
+        "ticket": ref("LinkedTicket"),
+    }),
+    "TicketLinks": _object({"items": {"type": "array", "items": ref("TicketLink")}}),
+    "TicketLinkCreate": _object({
+        "kind": {"type": "string", "enum": list(LINK_KINDS),
+                 "description": "relates_to, duplicate_of (closes this ticket, with a note on both), "
+                                "duplicated_by (closes the other), parent_of or child_of."},
+        "ticket": {"type": ["string", "integer"], "minLength": 1, "maxLength": LINK_REF_MAX,
+                   "description": "The other ticket: its display id (or internal id).", "examples": ["V325813929"]},
+    }, examples=[{"kind": "child_of", "ticket": "V325813929"}]),
     "TicketCreate": _object({
         "title": {"type": "string", "minLength": 1, "maxLength": TITLE_MAX},
         "overview": {"type": ["string", "null"], "maxLength": OVERVIEW_MAX, "description": "Markdown."},
@@ -161,6 +188,8 @@ SCHEMAS = {
     "TicketPatch": _object({
         **TICKET_PATCH,
         "version": {**ID_IN, "description": "The version you last read; 409 if the ticket changed since."},
+        "force": {"type": "boolean", "description": "Resolve or close a parent whose children are still open "
+                                                    "(without it: 409, code open_children)."},
     }, required=[], description="Only the fields given change; rerouting needs categoryId, typeId and itemId together."),
     "BulkChangesPatch": _object({
         **TICKET_PATCH,
@@ -187,7 +216,7 @@ SCHEMAS = {
                 ("status", "OPEN, IN_PROGRESS, RESOLVED, CLOSED, active or all, in any case; a list for several."),
                 ("severity", "1–5; a list for several."), ("categoryId", "A category id."),
                 ("assigneeId", "A user id, me or unassigned."), ("updatedSince", "ISO 8601."),
-                ("dedupKey", "A dedupKey."))},
+                ("dedupKey", "A dedupKey."), ("parent", "A parent's display id: its children."))},
         },
         "changes": ref("BulkChangesPatch"),
     }, required=["changes"], oneOf=[{"required": ["tickets"]}, {"required": ["filter"]}],
@@ -224,7 +253,8 @@ SCHEMAS = {
     "AuditEvent": _object({
         "id": ID_OUT,
         "action": {"type": "string", "description": "create, status, assignee, severity, reroute, title, "
-                                                    "overview, comment_add, comment_edit, comment_delete, auto_close, …"},
+                                                    "overview, comment_add, comment_edit, comment_delete, link_add, "
+                                                    "link_remove, auto_close, …"},
         "actor": {"oneOf": [ref("UserRef"), {"type": "null"}], "description": "null: the system."},
         "before": {"description": "The value before the change, as audited."},
         "after": {"description": "The value after the change, as audited."},

@@ -7,6 +7,7 @@ from ..services import tickets as ticket_service
 from ..services.listing import ListFilter, list_page
 from . import bp
 from .idempotency import idempotent
+from .links import links_json
 from .pagination import page_json, request_cursor
 from .parsing import json_object, optional_version, query_limit
 from .serializers import flat_ticket, ticket_json
@@ -21,6 +22,7 @@ CREATE_FIELDS = {
 PATCH_FIELDS = {
     "title": "title", "overview": "overview", "severity": "severity", "status": "status",
     "assigneeId": "assignee_id", "categoryId": "category_id", "typeId": "type_id", "itemId": "item_id",
+    "force": "force",  # resolve or close a parent whose children are still open
 }
 
 
@@ -61,8 +63,9 @@ def list_tickets():
 @bp.get("/tickets/<ref>")
 @access(API)
 def get_ticket(ref):
-    """One ticket, by display id (V#########) or internal id."""
-    return ticket_response(ticket_service.get_ticket(ref))
+    """One ticket, by display id (V#########) or internal id, with its links (lists leave them out)."""
+    ticket = ticket_service.get_ticket(ref)
+    return ticket_response(ticket, links=links_json(ticket))
 
 
 @bp.patch("/tickets/<ref>")

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..extensions import db, login_manager
 from ..services import Conflict, DomainError
-from . import plain_http
+from . import bodies, plain_http
 from .sessions import is_api_path
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,8 @@ def register(app) -> None:
     def http_error(exc: HTTPException):
         if exc.response is not None:  # the raiser built the whole answer (the sign-in form at 429)
             return exc.response
+        if exc.code == 413:
+            exc.description = bodies.too_large_message(exc.description)
         if wants_json():
             code = (exc.name or "error").lower().replace(" ", "_")
             response = jsonify(error_body(code, exc.description or exc.name))

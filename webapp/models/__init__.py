@@ -1,4 +1,5 @@
 """All models, importable from one place."""
+from .attachment import Attachment, AttachmentChunk, LinkKind, TicketLink
 from .bulk import BulkJob, BulkJobItem, BulkStatus
 from .cti import Category, CtiType, Item
 from .ops import CacheVersion, DeliveryStatus, IdempotencyRecord, JobRun, OutboxEvent, Webhook, WebhookDelivery
@@ -11,8 +12,8 @@ from .user import API_KEY_PREFIX, Face, Role, SignIn, User, hash_api_key, hash_s
 from .view import SavedView
 
 __all__ = [
-    "ACTIVE_STATUSES", "API_KEY_PREFIX", "AuditEvent", "BulkJob", "BulkJobItem", "BulkStatus", "CacheVersion", "Face",
-    "Category", "Comment", "CtiType", "DeliveryStatus", "IdempotencyRecord", "Item", "JobRun", "Mail", "Notification", "OutboxEvent", "Reason", "ReportDay",
-    "ReportItemDay", "Role", "SavedView", "SEVERITY_LABELS", "SignIn", "Status", "Ticket", "User", "Watch", "Webhook",
+    "ACTIVE_STATUSES", "API_KEY_PREFIX", "Attachment", "AttachmentChunk", "AuditEvent", "BulkJob", "BulkJobItem", "BulkStatus", "CacheVersion", "Face",
+    "Category", "Comment", "CtiType", "DeliveryStatus", "IdempotencyRecord", "Item", "JobRun", "LinkKind", "Mail", "Notification", "OutboxEvent", "Reason", "ReportDay",
+    "ReportItemDay", "Role", "SavedView", "SEVERITY_LABELS", "SignIn", "Status", "Ticket", "TicketLink", "User", "Watch", "Webhook",
     "WebhookDelivery", "hash_api_key", "hash_secret",
 ]

@@ -7,8 +7,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..extensions import db
 from ..models import AuditEvent, Comment, Ticket, User
 from ..db.utc import utcnow
-from . import audit
-from .base import commit, get_or_404
+from . import attachments, audit
+from .base import commit, get_or_404, transaction
 from .errors import Forbidden, NotFound, ValidationError
 from .text import checked_text
 
@@ -33,15 +33,23 @@ def touch_ticket(ticket: Ticket, now) -> None:
     set_committed_value(ticket, "updated_at", now)
 
 
-def add_comment(actor: User, ticket: Ticket, body) -> Comment:
+def add_comment(actor: User, ticket: Ticket, body, *, uploads=(), attachment_ids=()) -> Comment:
+    """Post a comment with, optionally, new files (`uploads`) and files the actor uploaded to the
+    ticket beforehand (`attachment_ids`); one transaction, so a refused file posts nothing."""
     body = clean_body(body)
-    now = utcnow()
-    comment = Comment(ticket=ticket, author=actor, body=body, created_at=now)
-    db.session.add(comment)
-    touch_ticket(ticket, now)
-    db.session.flush()
-    audit.record(actor, "comment_add", ticket=ticket, after={"commentId": comment.id, "body": body}, at=now)
-    commit()
+    with transaction():
+        now = utcnow()
+        comment = Comment(ticket=ticket, author=actor, body=body, created_at=now)
+        db.session.add(comment)
+        touch_ticket(ticket, now)
+        db.session.flush()
+        files = attachments.attach_to_comment(actor, ticket, comment, attachment_ids)
+        if uploads:
+            files += attachments.add_attachments(actor, ticket, list(uploads), comment=comment)
+        after = {"commentId": comment.id, "body": body}
+        if files:
+            after["attachments"] = [attachments.attachment_ref(attachment) for attachment in files]
+        audit.record(actor, "comment_add", ticket=ticket, after=after, at=now)
     return comment
 
 

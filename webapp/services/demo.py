@@ -4,6 +4,7 @@ Every ticket, comment, assignment and status change is a service call made with 
 (db.utc.pretend_now), so the audit trail, the outbox and every derived time are exactly what the
 app itself would have written had people worked that week. Random but repeatable (a fixed seed).
 """
+import io
 import random
 from datetime import timedelta
 
@@ -12,7 +13,8 @@ import sqlalchemy as sa
 from ..db.utc import pretend_now, utcnow
 from ..extensions import db
 from ..models import Category, CtiType, Item, Role, Status, Ticket
-from . import comments, tickets
+from . import attachments, comments, tickets
+from .attachment_files import Upload
 from .users import create_user, find_user
 
 DEMO_PASSWORD = "admin123"  # the embedded mode's demo admin has it too (cli.seed)
@@ -128,6 +130,8 @@ def _one_ticket(rng, opened, now, outcome, people, robot, routes) -> None:
     with pretend_now(clock.at):
         ticket = tickets.create_ticket(creator, title=title, overview=overview, severity=severity,
                                        category_id=category.id, type_id=cti_type.id, item_id=item.id)
+    if rng.random() < .3:
+        clock.step(lambda: attachments.add_attachments(creator, ticket, [_log_file(item.name, log, clock.at)]))
     worker = rng.choice(people)
     if outcome != Status.OPEN or rng.random() < .5:
         clock.step(lambda: tickets.assign(worker, ticket, worker.id))
@@ -146,6 +150,12 @@ def _one_ticket(rng, opened, now, outcome, people, robot, routes) -> None:
     clock.step(lambda: tickets.change_status(worker, ticket, Status.RESOLVED))
     if outcome == Status.CLOSED:
         clock.step(lambda: tickets.change_status(worker, ticket, Status.CLOSED))
+
+
+def _log_file(name: str, line: str, at) -> Upload:
+    """A small log excerpt as a file, as people attach them."""
+    text = "".join(f"{(at - timedelta(seconds=17 * n)):%Y-%m-%dT%H:%M:%S}Z {name.lower()}: {line}\n" for n in range(40, 0, -1))
+    return Upload(f"{name.lower().replace(' ', '-')}.log", "text/plain", io.BytesIO(text.encode()))
 
 
 def _severity(rng) -> int:

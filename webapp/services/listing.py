@@ -15,14 +15,14 @@ from sqlalchemy.orm import aliased
 
 from ..db.sql import row_limit
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Category, CtiType, Face, Item, Ticket, User
+from ..models import ACTIVE_STATUSES, Category, CtiType, Face, Item, LinkKind, Ticket, TicketLink, User
 from ..models.ticket import ACTIVE_SQL, cti_path
 from . import search
 from .base import parse_id
-from .errors import FieldErrors, ValidationError
+from .errors import FieldErrors, NotFound, ValidationError
 from .recent import recent
 from .text import checked_text
-from .tickets import clean_severity, clean_status
+from .tickets import clean_severity, clean_status, ticket_id
 
 # SEV 1 first, then oldest first; the id breaks ties so every ticket has one place in the order.
 QUEUE_ORDER = (Ticket.severity, Ticket.created_at, Ticket.id)
@@ -41,7 +41,7 @@ STATUS_GROUPS = {ACTIVE: ACTIVE_VALUES, ALL: ()}
 FILTER_NAMES = {
     "statuses": ("status",), "severities": ("severity",), "category": ("categoryId", "queue"),
     "assignee": ("assigneeId", "assignee"), "updated_since": ("updatedSince",), "dedup_key": ("dedupKey",),
-    "q": ("q",), "sort": ("sort",),
+    "parent": ("parent",), "q": ("q",), "sort": ("sort",),
 }
 FILTER_ARGS = frozenset(name for names in FILTER_NAMES.values() for name in names)  # every argument a filter reads
 TICKETS = "tickets"  # the ticket list's name in its cursors
@@ -97,6 +97,20 @@ def _dedup_key(values: list[str], name: str) -> str | None:
     return checked_text(name, values[0])
 
 
+def _parent(values: list[str], name: str) -> str | None:
+    """A parent ticket's display id (any case), kept upper case: the list is its children."""
+    value = values[0].strip().upper() if values else ""
+    if value == "":
+        return None
+    try:
+        if len(value) != 10 or value[0] != "V" or not (value[1:].isascii() and value[1:].isdigit()):
+            raise NotFound(value)
+        ticket_id(value)  # kept per process once found (services.tickets.ticket_id)
+    except NotFound:
+        raise ValidationError({name: f"No ticket {value[:12]!r} to list the children of."}) from None
+    return value
+
+
 def _q(values: list[str], name: str) -> str | None:
     """The search as typed (trimmed); whether it can be searched is search.parse's to say."""
     return values[0].strip() or None
@@ -110,7 +124,7 @@ def _sort(values: list[str], name: str) -> str | None:
 
 
 _PARSERS = {"statuses": _statuses, "severities": _severities, "category": _category, "assignee": _assignee,
-            "updated_since": _updated_since, "dedup_key": _dedup_key, "q": _q, "sort": _sort}
+            "updated_since": _updated_since, "dedup_key": _dedup_key, "parent": _parent, "q": _q, "sort": _sort}
 _SPLIT = {"statuses", "severities"}  # repeated (?status=OPEN&status=RESOLVED) or comma-separated values
 
 
@@ -124,6 +138,7 @@ class ListFilter:
     assignee: str = ""  # "", ME, UNASSIGNED or a user id
     updated_since: datetime | None = None
     dedup_key: str | None = None
+    parent: str | None = None  # a display id: only that ticket's children
     q: str | None = None  # a search (services.search), kept as typed
     sort: str | None = None  # None: the default (RELEVANCE when searching, else QUEUE)
 
@@ -187,7 +202,7 @@ class ListFilter:
         severity = self.severity or (",".join(map(str, self.severities)) or None)
         args = {"status": statuses, "severity": severity, "queue": self.category, "assignee": self.assignee or None,
                 "updatedSince": self.updated_since and self.updated_since.isoformat(), "dedupKey": self.dedup_key,
-                "q": self.q, "sort": self.sort}
+                "parent": self.parent, "q": self.q, "sort": self.sort}
         return {key: value for key, value in args.items() if value is not None}
 
     @property
@@ -221,8 +236,10 @@ class ListFilter:
         for name in ("updated_since", "dedup_key"):
             if getattr(self, name) is not None:
                 params[name] = getattr(self, name)
+        if self.parent is not None:
+            params["parent"] = ticket_id(self.parent)
         return (status, severity, "category" in params, assignee, "updated_since" in params,
-                "dedup_key" in params, self.order, self._search_shape(params)), params
+                "dedup_key" in params, "parent" in params, self.order, self._search_shape(params)), params
 
     def _search_shape(self, params: dict) -> str | None:
         """None (no search), "none" (one that cannot run: no rows) or the dialect that runs it."""
@@ -479,7 +496,7 @@ def _bound(order: str, keys: list) -> list:
 def filtered(query: Select, shape: tuple) -> Select:
     """`query` (of tickets) narrowed by the filters of a ListFilter.shape, the search aside (its
     values are bound at execution)."""
-    status, severity, category, assignee, updated_since, dedup_key = shape[:6]
+    status, severity, category, assignee, updated_since, dedup_key, parent = shape[:7]
     if status == ACTIVE:
         query = query.where(ACTIVE_SQL)  # literal, so the partial indexes apply
     elif status == "one":
@@ -500,7 +517,14 @@ def filtered(query: Select, shape: tuple) -> Select:
         query = query.where(Ticket.updated_at >= bindparam("updated_since", type_=Ticket.updated_at.type))
     if dedup_key:
         query = query.where(Ticket.dedup_key == bindparam("dedup_key"))
+    if parent:
+        query = query.where(Ticket.id.in_(_CHILDREN_OF))
     return query
+
+
+# The ids of a parent's children (the `parent` filter), read along the link pair index.
+_CHILDREN_OF = (db.select(TicketLink.target_id)
+                .where(TicketLink.kind == LinkKind.PARENT_OF.value, TicketLink.source_id == bindparam("parent")))
 
 
 def count_capped(filters: ListFilter, viewer: User | None, limit: int | None = None) -> int:

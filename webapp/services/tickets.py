@@ -8,7 +8,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Status, Ticket, User
+from ..models import ACTIVE_STATUSES, LinkKind, Status, Ticket, TicketLink, User
 from ..db.utc import utcnow
 from . import audit, mentions, report_rollups
 from ..db.sql import insert_or_skip
@@ -269,8 +269,33 @@ def _touch(ticket: Ticket, now) -> None:
     ticket.updated_at = now
 
 
-def change_status(actor: User, ticket: Ticket, status, *, expected_version=None) -> Ticket:
-    """Move a ticket along OPEN -> IN_PROGRESS -> RESOLVED -> CLOSED (re-open allowed)."""
+class OpenChildren(Conflict):
+    """Resolving or closing a parent whose children are still open: asked again with force=True."""
+
+    code = "open_children"
+
+
+def clean_force(value) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError({"force": "Send true or false."})
+    return value
+
+
+def open_child_count(ticket: Ticket) -> int:
+    """How many of the ticket's children are OPEN or IN_PROGRESS (one query, along the link pair index)."""
+    return db.session.scalar(_OPEN_CHILDREN, {"parent": ticket.id})
+
+
+_OPEN_CHILDREN = (  # built once: each check only binds the id
+    sa.select(sa.func.count()).select_from(TicketLink).join(Ticket, Ticket.id == TicketLink.target_id)
+    .where(TicketLink.source_id == sa.bindparam("parent", type_=sa.Integer),
+           TicketLink.kind == LinkKind.PARENT_OF.value, Ticket.status.in_([s.value for s in ACTIVE_STATUSES]))
+)
+
+
+def change_status(actor: User, ticket: Ticket, status, *, expected_version=None, force: bool = False) -> Ticket:
+    """Move a ticket along OPEN -> IN_PROGRESS -> RESOLVED -> CLOSED (re-open allowed); resolving or
+    closing a parent with open children raises OpenChildren unless `force`."""
     _check_version(ticket, expected_version)
     new = clean_status(status)
     old = Status(ticket.status)
@@ -278,6 +303,9 @@ def change_status(actor: User, ticket: Ticket, status, *, expected_version=None)
         return ticket
     if new not in TRANSITIONS[old]:
         raise ValidationError({"status": _transition_refusal(old, new)})
+    if new in (Status.RESOLVED, Status.CLOSED) and not force and (count := open_child_count(ticket)):
+        raise OpenChildren(f"{ticket.display_id} has {count} open child ticket{'s' if count != 1 else ''}; "
+                           "resolve them first or force it.")
     now = utcnow()
     counted = report_rollups.facts(ticket)
     ticket.status = new
@@ -373,16 +401,19 @@ def _set_field(actor: User, ticket: Ticket, field: str, new) -> Ticket:
 
 
 def update_ticket(actor: User, ticket: Ticket, changes: dict, *, expected_version=None) -> Ticket:
-    """Apply several field changes in one transaction, one audit event per changed field."""
+    """Apply several field changes in one transaction, one audit event per changed field; `force`
+    (True/False) lets a status change resolve a parent with open children."""
     from .base import transaction
 
     _check_version(ticket, expected_version)
     errors = FieldErrors()
     route = _route_ids(changes, errors)
+    force = clean_force(changes["force"]) if "force" in changes else False  # before any change is tried
     with transaction():
         for field, action in _UPDATE_ACTIONS.items():
             if field in changes:
-                errors.check(lambda value, act=action: act(actor, ticket, value), changes[field])
+                extra = {"force": force} if field == "status" else {}
+                errors.check(lambda value, act=action, kw=extra: act(actor, ticket, value, **kw), changes[field])
         if route:
             errors.check(lambda ids: reroute(actor, ticket, *ids), route)
         errors.raise_if_any()

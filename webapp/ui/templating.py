@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 
 from .markdown import render as render_markdown
 from ..models import SEVERITY_LABELS, Status
@@ -96,11 +96,29 @@ def status_label(status: str) -> str:
     return status.replace("_", " ").title()
 
 
+def file_size(count: int) -> str:
+    """Bytes as people read them: 812 B, 14.2 KB, 3.1 MB (powers of 1024)."""
+    for unit in ("B", "KB", "MB"):
+        if count < 1024 or unit == "MB":
+            return f"{count} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} MB"
+
+
+def upload_hint() -> str:
+    """The upload limits, as the file picker states them."""
+    config = current_app.config
+    return (f"Up to {config['ATTACHMENT_MAX_FILES']} files at once, "
+            f"{config['ATTACHMENT_MAX_BYTES'] / (1024 * 1024):g} MiB each.")
+
+
 def register(app) -> None:
+    from ..services.attachment_files import RASTER
     from . import badges  # it builds on the filters above
     app.jinja_env.filters.update(
         markdown=render_markdown, reltime=relative_time, exacttime=exact_time,
-        isotime=iso_time, status_label=status_label,
+        isotime=iso_time, status_label=status_label, filesize=file_size,
     )
     app.jinja_env.globals.update(SEVERITY_LABELS=SEVERITY_LABELS, STATUSES=list(Status),
-                                 unread_notifications=unread_notifications, **badges.GLOBALS)
+                                 unread_notifications=unread_notifications, RASTER_TYPES=RASTER, upload_hint=upload_hint,
+                                 **badges.GLOBALS)

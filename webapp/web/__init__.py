@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import actions, bulk, comments, dashboard, notifications, reports, saved_views, tickets  # noqa: E402,F401
+from . import actions, attachments, bulk, comments, dashboard, links, notifications, reports, saved_views, tickets  # noqa: E402,F401

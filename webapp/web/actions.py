@@ -23,6 +23,9 @@ def _act(ticket, main: str, change, describe, *, editing=None, values=None, stal
     except ValidationError as exc:
         rollback()
         return respond(ticket, main, status=422, errors=exc.fields, values=values, editing=editing)
+    except service.OpenChildren:  # the sidebar lists them and asks again, with force
+        rollback()
+        return respond(ticket, main, status=409, confirm_status=request.form.get("status"))
     except Conflict as exc:
         rollback()
         kept = values if editing else None
@@ -49,7 +52,8 @@ def change_field(display_id, action):
     field, call, describe = FIELD_ACTIONS[action]
     ticket = ticket_from_url(display_id)
     value = request.form.get(field) or None
-    return _act(ticket, "sidebar", lambda **kw: call(current_user, ticket, value, **kw), describe)
+    force = {"force": request.form.get("force") == "1"} if action == "status" else {}
+    return _act(ticket, "sidebar", lambda **kw: call(current_user, ticket, value, **kw, **force), describe)
 
 
 @bp.post("/tickets/<display_id>/reroute")

@@ -3,6 +3,8 @@ from flask import request
 from flask_login import current_user
 
 from ..auth.access import STAFF, access
+from ..http.bodies import accepts_uploads
+from ..http.files import uploads_in_request
 from ..services import Forbidden, NotFound, ValidationError
 from ..services import comments as service
 from ..services.base import rollback
@@ -11,16 +13,19 @@ from .ticket_page import AFFECTED_BY_COMMENTS, render_ticket, respond, ticket_fr
 
 
 @bp.post("/tickets/<display_id>/comments")
+@accepts_uploads
 @access(STAFF)
 def add_comment(display_id):
+    """Post a comment, with the files sent beside it and those the editor uploaded beforehand."""
     ticket = ticket_from_url(display_id)
-    body = request.form.get("body", "")
+    body, attachment_ids = request.form.get("body", ""), request.form.getlist("attachment_ids")
     try:
-        comment = service.add_comment(current_user, ticket, body)
+        comment = service.add_comment(current_user, ticket, body, uploads=uploads_in_request("files"),
+                                      attachment_ids=attachment_ids)
     except ValidationError as exc:
         rollback()
         return respond(ticket, "comment_form", status=422, tab="comments", errors=exc.fields,
-                       values={"body": body})
+                       values={"body": body, "attachment_ids": attachment_ids})
     return respond(ticket, "comment_form", tab="comments", new_comment=comment,
                    affected=AFFECTED_BY_COMMENTS, extra_oob=("new_comment", "comments_empty"))
 

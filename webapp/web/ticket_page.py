@@ -7,6 +7,8 @@ from flask_login import current_user
 
 from ..models import Face, Status, Ticket
 from ..services import NotFound, audit, comments, presence, watchers
+from ..services import attachments as attachment_service
+from ..services import links as link_service
 from ..services.tickets import TRANSITIONS, auto_close_at, get_ticket, ticket_id
 from ..services.users import assignable_users
 from .forms import cti_choices
@@ -76,6 +78,21 @@ class TicketView:
         return comments.tab_counts(self.ticket)
 
     @cached_property
+    def attachments(self):
+        """Every file on the ticket not removed, its comments' included (one query)."""
+        return attachment_service.attachments_of(self.ticket)
+
+    @cached_property
+    def _files_by_comment(self):
+        return attachment_service.by_comment(self.attachments)
+
+    def files_of(self, comment) -> list:
+        return self._files_by_comment.get(comment.id, [])
+
+    def can_remove(self, attachment) -> bool:
+        return attachment_service.can_remove(current_user, attachment)
+
+    @cached_property
     def present(self):
         """Everyone else with this ticket open (services.presence), with a face each."""
         return [PresentFace(p) for p in presence.others(self.ticket.id, current_user)]
@@ -83,6 +100,21 @@ class TicketView:
     @cached_property
     def watchers(self):
         return watchers.watchers(self.ticket)
+
+    @cached_property
+    def links(self):
+        """The ticket's links from its side (services.links), one query."""
+        return link_service.links_of(self.ticket)
+
+    @property
+    def link_groups(self):
+        return link_service.grouped(self.links)
+
+    @property
+    def open_children(self):
+        return link_service.children(self.links, open_only=True)
+
+    link_phrases = link_service.PHRASES
 
     @property
     def watching(self) -> bool:
@@ -115,12 +147,13 @@ class TicketView:
 def ticket_context(ticket: Ticket, *, tab: str = "overview", editing: str | None = None,
                    editing_comment: int | None = None, errors: dict | None = None, values: dict | None = None,
                    alert: str | None = None, alert_at: str | None = None,
-                   flash_message: str | None = None, **extra) -> dict:
-    """Every variable ticket.html and its blocks read (`extra`: what one action's block needs)."""
+                   flash_message: str | None = None, confirm_status: str | None = None, **extra) -> dict:
+    """Every variable ticket.html and its blocks read (`extra`: what one action's block needs;
+    `confirm_status`: the status a parent with open children was asked to move to, to ask again)."""
     return {
         "ticket": ticket, "t": TicketView(ticket), "tab": tab, "editing": editing, "editing_comment": editing_comment,
         "errors": errors or {}, "values": values or {}, "alert": alert, "alert_at": alert_at,
-        "flash_message": flash_message, **extra,
+        "flash_message": flash_message, "confirm_status": confirm_status, **extra,
     }
 
 
