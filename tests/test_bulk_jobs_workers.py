@@ -119,3 +119,63 @@ def test_on_postgresql_workers_change_chunks_side_by_side_and_each_ticket_once(c
         for ticket_id in ids:
             assert db.session.get(Ticket, ticket_id).severity == 5
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment).filter_by(ticket_id=ticket_id)) == 1
+
+
+def test_parallel_chunks_crossing_on_rollup_cells_never_deadlock(committed_app, monkeypatch, logs):
+    """Chunks of tickets of every severity, filed over several days, in a shuffled order: each chunk
+    moves many shared report rollup cells. They are written per chunk in one key order, so the
+    workers never deadlock (no chunk needs a second attempt) and the rollups equal a recount."""
+    import random
+
+    from webapp.services import report_rollups
+
+    app = committed_app(BULK_WORKERS=3)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer: its jobs run on one connection")
+        make = Factories()
+        robot = make.user("goddard", role=Role.SERVICE)
+        routes = [make.cti("Backups", "Nightly", name) for name in ("plex", "nas", "db")]
+        refs = [make.ticket(actor=robot, cti=routes[n % 3], severity=n % 5 + 1).display_id for n in range(240)]
+        random.Random(7).shuffle(refs)
+        monkeypatch.setattr(bulk_jobs, "CHUNK_SIZE", 20)
+        job = bulk_jobs.start_job(robot, bulk.clean_changes({"status": "IN_PROGRESS", "severity": 2}),
+                                  targets=[bulk.Target(ref) for ref in refs], enqueue=False)
+        done = bulk_jobs.run_job(job.id, workers=3)
+        assert (done.status, done.done, done.failed) == (BulkStatus.DONE, 240, 0)
+        assert not [r for r in logs.records if "crossed another transaction" in r.getMessage()]
+        connection = db.session.connection()
+        plain = lambda cells: tuple({k: {n: v for n, v in c.items() if v} for k, c in part.items()  # noqa: E731
+                                     if any(v for n, v in c.items() if n != "category_id")} for part in cells)
+        assert plain(report_rollups.stored(connection)) == plain(report_rollups.recount(connection))
+
+
+def test_a_chunk_the_database_refuses_for_a_deadlock_runs_again(committed_app, monkeypatch, logs):
+    """Should two transactions still cross (PostgreSQL's 40P01), the refused chunk is rolled back
+    whole and runs again: every ticket changed once, the job done."""
+    from sqlalchemy.exc import OperationalError
+
+    app = committed_app()
+    key, ids, _ = filed(app, 6)
+    real, refused = bulk_jobs.apply_picked, []
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    def once_refused(actor, picked, changes):
+        results = list(real(actor, picked, changes))  # written, then refused at the end: all rolled back
+        if not refused:
+            refused.append(True)
+            raise OperationalError("UPDATE ...", {}, Deadlock("deadlock detected"))
+        return results
+
+    monkeypatch.setattr(bulk_jobs, "apply_picked", once_refused)
+    with app.app_context():
+        robot = db.session.scalar(sa.select(User).filter_by(username="goddard"))
+        refs = [db.session.get(Ticket, ticket_id).display_id for ticket_id in ids]
+        job = bulk_jobs.start_job(robot, bulk.clean_changes({"status": "IN_PROGRESS"}),
+                                  targets=[bulk.Target(ref) for ref in refs], enqueue=False)
+        done = bulk_jobs.run_job(job.id)
+        assert (done.status, done.done, done.failed) == (BulkStatus.DONE, 6, 0)
+    assert refused and any("crossed another transaction" in r.getMessage() for r in logs.records)
+    each_changed_once(app, ids, Status.IN_PROGRESS)

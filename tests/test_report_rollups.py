@@ -127,3 +127,26 @@ def test_percentiles_from_buckets_stay_within_their_bucket():
     assert percentile([0] * 20, 0.5) is None
     buckets[19] = 100
     assert percentile(buckets, 0.9) == bucket_bounds(19)[0]
+
+
+def test_a_bulk_change_with_refusals_keeps_the_rollups_exact(app, make, clock):
+    """A chunk sums its tickets' rollup deltas and writes them last (report_rollups.deferred); a
+    ticket that refuses, its savepoint rolled back, takes its deltas with it."""
+    from webapp.services import bulk, bulk_jobs
+
+    agent = make.user()
+    routes = [make.cti(category=c, type_="Servers") for c in ("Infra", "Apps")]
+    target_route = make.cti(category="Infra", type_="Network")
+    filed = []
+    for n in range(24):
+        clock[0] += timedelta(hours=5)
+        filed.append(make.ticket(actor=agent, cti=routes[n % 2], severity=n % 5 + 1))
+    for ticket in filed[:6]:  # CLOSED is final: these refuse a move to IN_PROGRESS
+        tickets.change_status(agent, ticket, Status.RESOLVED)
+        tickets.change_status(agent, ticket, Status.CLOSED)
+    clock[0] += timedelta(days=1)
+    changes = bulk.clean_changes({"status": "IN_PROGRESS", "severity": 2, "categoryId": target_route[0].id,
+                                  "typeId": target_route[1].id, "itemId": target_route[2].id})
+    _, outcome = bulk_jobs.change_now(agent, changes, [bulk.Target(t.display_id) for t in reversed(filed)])
+    assert len(outcome.updated) == 18 and len(outcome.failed) == 6
+    _assert_rollups_match()

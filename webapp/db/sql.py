@@ -68,3 +68,13 @@ def insert_rows_or_skip(table: sa.Table) -> sa.Insert:
     (executemany): rows that would break a unique key are skipped, the rest inserted."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing()
+
+
+RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure: PostgreSQL asks for a retry
+
+
+def asks_for_retry(exc: BaseException) -> bool:
+    """Whether the database refused a transaction only because another one crossed it (a deadlock
+    or a serialization failure): run again from the start, it will go through."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, sa.exc.DBAPIError) and getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES

@@ -17,6 +17,7 @@ from sqlalchemy.orm import lazyload
 from ..extensions import db
 from ..models import Category, CtiType, Item, SEVERITY_LABELS, Ticket, User
 from ..models.ticket import cti_path
+from . import report_rollups
 from .base import flush, parse_id
 from .comments import add_comment, clean_body
 from .errors import DomainError, FieldErrors, ValidationError
@@ -229,7 +230,8 @@ def apply_one(actor: User, ticket: Ticket, changes: Changes, version: int | None
     the lock no concurrent write can make its UPDATE miss.
     """
     try:
-        with db.session.begin_nested() if changes.parts > 1 or not rows_locked() else nullcontext():
+        with db.session.begin_nested() if changes.parts > 1 or not rows_locked() else nullcontext(), \
+                report_rollups.deferred():  # its rollup deltas join the chunk's only if it goes through
             update_ticket(actor, ticket, changes.fields, expected_version=version)
             if changes.comment is not None:
                 add_comment(actor, ticket, changes.comment)

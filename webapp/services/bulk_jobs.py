@@ -21,9 +21,11 @@ from flask import current_app
 from werkzeug.datastructures import MultiDict
 
 from ..db.execute import DEFER_KEY
+from ..db.sql import asks_for_retry
 from ..db.utc import utcnow
 from ..extensions import db
 from ..models import BulkJob, BulkJobItem, BulkStatus, User
+from . import report_rollups
 from .base import after_commit, commit, get_or_404, rollback, transaction
 from .bulk import (BULK_MAX, CHUNK_SIZE, Changes, Failure, Outcome, Picked, Target, apply_picked, check_size,
                    load_ids, load_targets, split_repeats)
@@ -31,6 +33,7 @@ from .errors import ValidationError
 from .listing import FILTER_ARGS, ListFilter, count_capped, list_page
 
 log = logging.getLogger(__name__)
+CHUNK_ATTEMPTS = 5  # a chunk the database refused for a deadlock runs again, up to this many times in all
 RUN_JOB = "webapp.jobs.tasks.run_bulk_job"  # by dotted path: jobs import services, never the reverse
 STALE_AFTER = timedelta(minutes=2)  # a running job without a heartbeat for this long lost its runner
 MAX_ATTEMPTS = 5
@@ -213,12 +216,24 @@ class _Runner:
             raise failures.get()
 
     def change(self, chunk: list) -> None:
-        """One chunk in one transaction: its tickets changed, an item for each, the job's counts."""
-        with transaction():
-            actor = db.session.get(User, self.actor_id)
-            picked = self._not_done(self._load(chunk))
-            results = [_item(one, failure) for one, failure in apply_picked(actor, picked, self.changes)]
-            self._count(results)
+        """One chunk in one transaction: its tickets changed, an item for each, the job's counts.
+        Its report rollup deltas are summed and written last, in key order (report_rollups.deferred),
+        so chunks changed side by side do not deadlock on them; should the database still refuse a
+        chunk for crossing another transaction, the chunk runs again."""
+        for attempt in range(1, CHUNK_ATTEMPTS + 1):
+            try:
+                with transaction():
+                    actor = db.session.get(User, self.actor_id)
+                    picked = self._not_done(self._load(chunk))
+                    with report_rollups.deferred():
+                        results = [_item(one, failure) for one, failure in apply_picked(actor, picked, self.changes)]
+                    self._count(results)
+                return
+            except sa.exc.DBAPIError as exc:
+                if not asks_for_retry(exc) or attempt == CHUNK_ATTEMPTS:
+                    raise
+                log.info("bulk job %s: a chunk crossed another transaction (%s); attempt %d of %d",
+                         self.job_id, exc.orig.sqlstate, attempt + 1, CHUNK_ATTEMPTS)
 
     def _load(self, chunk: list) -> list[Picked]:
         if self.targets is not None:

@@ -4,8 +4,9 @@ A ticket contributes to a few cells (its created day, resolved day and first-res
 current category and severity); every change subtracts the cells of the ticket as it was and adds
 those of the ticket as it is now, so the tables always equal a recount (tests/test_report_rollups.py).
 """
-from collections import defaultdict
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -78,18 +79,69 @@ def contributions(f: Facts, days=None, items=None):
 
 
 def shift(before: Facts | None, after: Facts) -> None:
-    """Move a ticket's cells from how it was (None: it is new) to how it is, in the session's transaction."""
+    """Move a ticket's cells from how it was (None: it is new) to how it is, in the session's
+    transaction (inside `deferred()`: added to its batch instead)."""
     if before == after:
         return
     old_days, old_items = contributions(before) if before else ({}, {})
     new_days, new_items = contributions(after)
-    for key in sorted(set(old_days) | set(new_days)):  # one order for every writer: no deadlocks
-        _upsert(ReportDay.__table__, DAY_KEY, key, _difference(old_days.get(key), new_days.get(key)))
-    for key in sorted(set(old_items) | set(new_items)):
+    batch = db.session.info.get(_BATCH) or _Batch()
+    for key in set(old_days) | set(new_days):
+        batch.days[key].update(_difference(old_days.get(key), new_days.get(key)))
+    for key in set(old_items) | set(new_items):
         new = new_items.get(key) or {"category_id": old_items[key]["category_id"]}
-        delta = _difference(old_items.get(key), new)
-        delta["category_id"] = new["category_id"]
-        _upsert(ReportItemDay.__table__, ITEM_KEY, key, delta, fixed=("category_id",))
+        batch.items[key].update(_difference(old_items.get(key), new))
+        batch.item_category[key] = new["category_id"]
+    if db.session.info.get(_BATCH) is None:
+        batch.write()
+
+
+_BATCH = "report_rollup_batch"
+
+
+@dataclass
+class _Batch:
+    """Rollup deltas waiting to be written: day cells, item cells and each item cell's category."""
+
+    days: defaultdict = field(default_factory=lambda: defaultdict(Counter))
+    items: defaultdict = field(default_factory=lambda: defaultdict(Counter))
+    item_category: dict = field(default_factory=dict)
+
+    def merge(self, other: "_Batch") -> None:
+        for key, delta in other.days.items():
+            self.days[key].update(delta)
+        for key, delta in other.items.items():
+            self.items[key].update(delta)
+        self.item_category.update(other.item_category)
+
+    def write(self) -> None:
+        """One upsert per changed cell, in key order: every writer takes the rows' locks in the
+        same order, so transactions that change many tickets never deadlock on them."""
+        for key in sorted(self.days):
+            _upsert(ReportDay.__table__, DAY_KEY, key, {k: v for k, v in self.days[key].items() if v})
+        for key in sorted(self.items):
+            delta = {k: v for k, v in self.items[key].items() if v}
+            if delta:
+                _upsert(ReportItemDay.__table__, ITEM_KEY, key, {**delta, "category_id": self.item_category[key]},
+                        fixed=("category_id",))
+
+
+@contextmanager
+def deferred():
+    """Within the block, shift() collects its deltas; they are written, summed per cell and in one
+    key order, when the block ends without an error (into the enclosing block's batch, if any), and
+    dropped with it otherwise (a ticket of a bulk change that refused, its savepoint rolled back).
+    A bulk chunk writes its 200 tickets' rollups as a few upserts, and never deadlocks with another."""
+    outer = db.session.info.get(_BATCH)
+    batch = db.session.info[_BATCH] = _Batch()
+    try:
+        yield
+    finally:
+        db.session.info[_BATCH] = outer
+    if outer is not None:
+        outer.merge(batch)
+    else:
+        batch.write()
 
 
 def _difference(old: dict | None, new: dict | None) -> dict:
