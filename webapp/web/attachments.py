@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from ..auth.access import STAFF, access
 from ..http.bodies import accepts_uploads
+from ..http.errors import error_body
 from ..http.files import attachment_response, uploads_in_request
 from ..services import Forbidden, NotFound, ValidationError
 from ..services import attachments as service
@@ -33,7 +34,7 @@ def add_attachments(display_id):
     except ValidationError as exc:
         rollback()
         if _wants_json():
-            return jsonify({"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}), 422
+            return jsonify(error_body(exc.code, exc.message, exc.fields)), 422
         return respond(ticket, "attachments", status=422, errors=exc.fields)
     if _wants_json():
         return jsonify({"attachments": [_as_json(ticket, a) for a in added]}), 201
